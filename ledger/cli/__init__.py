@@ -1,0 +1,26 @@
+"""The ``ledger`` command line: a thin typer layer over the core.
+
+Each module registers its commands; heavy imports (pandas, scipy, textual, SDKs) happen inside the
+commands that need them so that ``ledger ls`` starts fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import core
+
+app = typer.Typer(
+    name="ledger",
+    help="An append-only experiment ledger for GenAI classification pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+core.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,110 @@
+"""Opening a ledger file: pragmas for concurrent use, and migrations applied when pending."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from .errors import LedgerError, LedgerLocked, LedgerNotFound
+from .migrations import MIGRATION_NAMES, MIGRATION_SET
+
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+
+
+def busy_timeout_s() -> float:
+    raw = os.environ.get("LEDGER_BUSY_TIMEOUT")
+    if raw is None:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise LedgerError(
+            f"LEDGER_BUSY_TIMEOUT={raw!r} is not a number of seconds; set it to e.g. 10"
+        ) from None
+    if value < 0:
+        raise LedgerError(f"LEDGER_BUSY_TIMEOUT={raw!r} is negative; set it to e.g. 10")
+    return value
+
+
+def locked_error(path: Path | str, timeout_s: float) -> LedgerLocked:
+    return LedgerLocked(
+        f"{path} is locked by another writer for longer than the busy timeout ({timeout_s:g} s); "
+        "nothing was written: retry, or raise LEDGER_BUSY_TIMEOUT"
+    )
+
+
+def is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def connect(path: Path | str, *, create: bool = False, timeout_s: float | None = None) -> sqlite3.Connection:
+    """Open the ledger at ``path`` (creating it only when ``create``), with WAL, a busy timeout,
+    foreign keys, and any pending migrations applied."""
+    path = Path(path)
+    timeout = busy_timeout_s() if timeout_s is None else timeout_s
+    if not path.exists():
+        if not create:
+            raise LedgerNotFound(
+                f"no ledger at {path}; create one with `ledger init --db {path}` "
+                "(or point --db / LEDGER_DB at an existing ledger)"
+            )
+        if not path.parent.is_dir():
+            raise LedgerError(f"cannot create {path}: folder {path.parent} does not exist")
+    try:
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"cannot open {path}: {exc}") from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        _migrate(conn, path, create)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.OperationalError) and is_lock_error(exc):
+            raise locked_error(path, timeout) from None
+        raise LedgerError(f"{path} is not a usable ledger database: {exc}") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def applied_migrations(conn: sqlite3.Connection) -> set[str]:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
+    ).fetchone()
+    if not exists:
+        return set()
+    rows = conn.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (MIGRATION_SET,)
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, create: bool) -> None:
+    applied = applied_migrations(conn)
+    if all(name in applied for name in MIGRATION_NAMES):
+        return
+    if not applied and not create:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if tables:
+            raise LedgerError(
+                f"{path} is a SQLite database but not a ledger; point --db at a ledger file"
+            )
+    import sqlite_utils
+
+    from .migrations import migrations
+
+    try:
+        migrations().apply(sqlite_utils.Database(conn))
+    except sqlite3.DatabaseError:
+        # Another process may have applied the same migrations at the same moment: that is
+        # fine when nothing is pending any more; anything else is re-raised.
+        if not all(name in applied_migrations(conn) for name in MIGRATION_NAMES):
+            raise

@@ -1,0 +1,271 @@
+"""The run document: the JSON form of a run that ``ledger log`` reads and ``ledger export
+--format json`` writes, so that a ledger round-trips.
+
+A file holds one run object, a list of them, ``{"runs": [...]}``, or (``.jsonl``) one run object
+per line. A run object::
+
+    {
+      "experiment": "hs-audit",                 # required
+      "hypothesis": "hybrid retrieval lifts recall",
+      "notes": "...", "caveats": "...",
+      "params": {"retrieve": {"top_k": 10}},    # nested or dotted; stored flattened
+      "prompts": {"rerank": "You are ..."},     # stored by content hash
+      "positive_label": "wrong",                # headline P/R/F1 are this class's
+      "parent": 12,                             # or "parent_uid": "...": the run this one changes
+      "status": "ok",                           # ok | failed | cancelled
+      "error": null,
+      "dataset": {"name": "...", "digest": "...", "sample_size": 500, "seed": 7},
+      "code": {"commit": "...", "dirty": false, "patch_sha256": null},
+      "cost": {"model": "...", "prices": {...}, "billing": "estimated", "total_usd": 0.1},
+      "timing": {"wall_s": 12.5, "stages": {"retrieve": {"wall_s": 3.1}}},
+      "records": [
+        {"id": "r1", "label": "ok", "prediction": "wrong",
+         "scores": {"flag": 0.91}, "cost_usd": 0.0002, "input_tokens": 310,
+         "output_tokens": 12, "latency_ms": 41.0, "stratum": "84",
+         "stages": {"filter": {"passed": true}}}
+      ],
+      "metrics": {...},          # optional; with records it must agree with what they give
+      "uid": "...",              # optional client id: appending the same uid twice is a no-op
+      "corrects": 12             # optional: this row corrects run 12 (kind "correction")
+    }
+
+The fields an export adds for readers (``id``, ``hash``, ``prev_hash``, ``params_diff``, ...) are
+accepted and ignored: the ledger recomputes them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidRun, LedgerError
+from .model import RunInput
+from .records import Records
+
+ACCEPTED = frozenset({
+    "experiment", "hypothesis", "notes", "caveats", "params", "prompts", "positive_label",
+    "parent", "parent_uid", "status", "error", "dataset", "code", "cost", "timing",
+    "environment", "records", "metrics", "reported_metrics", "uid", "corrects", "kind", "refs",
+    "refs_uids", "body", "created_at", "ledger_format",
+})
+DERIVED = frozenset({
+    "id", "hash", "prev_hash", "params_diff", "prompts_diff", "sample_size", "record_count",
+    "records_digest", "precision", "recall", "f1", "accuracy", "cost_total_usd",
+    "cost_per_record_usd", "time_per_record_s", "parent_id", "prompt_hashes",
+})
+HEADLINE = ("accuracy", "precision", "recall", "f1")
+
+
+def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (where, run object) for each run in the file; ``where`` names file and line/index."""
+    if not path.exists():
+        raise LedgerError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRun(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); a run document is JSON") from None
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read ({exc.strerror})") from None
+    if path.suffix.lower() == ".jsonl" or (not text.lstrip().startswith(("[", "{")) and text.strip()):
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidRun(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(obj, dict):
+                raise InvalidRun(f"{path}:{lineno}: expected a run object, got {type(obj).__name__}")
+            yield f"{path}:{lineno}", obj
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRun(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if isinstance(data, dict) and "runs" in data and "experiment" not in data:
+        data = data["runs"]
+    if isinstance(data, dict):
+        yield str(path), data
+    elif isinstance(data, list):
+        if not data:
+            raise InvalidRun(f"{path}: the list of runs is empty")
+        for index, obj in enumerate(data):
+            if not isinstance(obj, dict):
+                raise InvalidRun(f"{path}: runs[{index}]: expected a run object, got {type(obj).__name__}")
+            yield f"{path}: runs[{index}]", obj
+    else:
+        raise InvalidRun(f"{path}: expected a run object or a list of them, got {type(data).__name__}")
+
+
+def _str(doc: Mapping[str, Any], key: str, where: str, default: str | None = "") -> Any:
+    value = doc.get(key, default)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRun(f"{where}: field '{key}' must be a string, got {type(value).__name__}")
+
+
+def _obj(doc: Mapping[str, Any], key: str, where: str) -> dict[str, Any] | None:
+    value = doc.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise InvalidRun(f"{where}: field '{key}' must be an object, got {type(value).__name__}")
+
+
+def _int(value: Any, where: str, key: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRun(f"{where}: field '{key}' must be a run id (an integer), got {value!r}")
+    return value
+
+
+def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) -> RunInput:
+    """Validate one run object and turn it into a :class:`RunInput`.
+
+    ``resolve_uid(uid) -> int | None`` maps ``parent_uid`` / ``refs_uids`` to ids in the target
+    ledger (exports carry uids so that a partial export can be logged into another ledger).
+    """
+    unknown = set(doc) - ACCEPTED - DERIVED
+    if unknown:
+        raise InvalidRun(
+            f"{where}: unknown field '{sorted(unknown)[0]}'; see `ledger log --help` for the run document fields"
+        )
+    experiment = _str(doc, "experiment", where, None)
+    if not experiment:
+        raise InvalidRun(f"{where}: missing required field 'experiment' (a non-empty string)")
+    records_raw = doc.get("records")
+    records: Records | None = None
+    if records_raw is not None:
+        if not isinstance(records_raw, list):
+            raise InvalidRun(f"{where}: field 'records' must be a list of record objects")
+        if records_raw:
+            records = Records.from_rows(records_raw, where=f"{where}: records")
+    positive = doc.get("positive_label")
+    if positive is not None and not isinstance(positive, str):
+        if isinstance(positive, int) and not isinstance(positive, bool):
+            positive = str(positive)
+        else:
+            raise InvalidRun(f"{where}: field 'positive_label' must be a string")
+    parent = _int(doc.get("parent"), where, "parent")
+    if doc.get("parent_uid") is not None and resolve_uid is not None:
+        resolved = resolve_uid(doc["parent_uid"])
+        if resolved is not None:
+            parent = resolved
+        elif parent is None:
+            raise InvalidRun(f"{where}: parent_uid {doc['parent_uid']!r} names no run in this ledger")
+    kind = _str(doc, "kind", where, "run") or "run"
+    refs_raw = doc.get("refs") or []
+    if not isinstance(refs_raw, list):
+        raise InvalidRun(f"{where}: field 'refs' must be a list of run ids")
+    refs = [_int(r, where, "refs") for r in refs_raw]
+    if doc.get("refs_uids") and resolve_uid is not None:
+        mapped = [resolve_uid(u) for u in doc["refs_uids"]]
+        if all(m is not None for m in mapped):
+            refs = mapped
+    corrects = _int(doc.get("corrects"), where, "corrects")
+    if corrects is not None:
+        kind = "correction"
+        refs = [*refs, corrects]
+    params = _obj(doc, "params", where) or {}
+    prompts = _obj(doc, "prompts", where) or {}
+    for name, value in prompts.items():
+        if not isinstance(value, str):
+            raise InvalidRun(f"{where}: field 'prompts.{name}' must be the prompt's text")
+    reported = dict(_obj(doc, "reported_metrics", where) or {})
+    metrics = _obj(doc, "metrics", where)
+    if metrics is not None:
+        if records is not None:
+            _check_metrics(metrics, records, positive, where)
+        else:
+            for key, value in metrics.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    reported.setdefault(key, value)
+    for key, value in reported.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidRun(f"{where}: metric '{key}' must be a finite number, got {value!r}")
+    status = _str(doc, "status", where, "ok") or "ok"
+    return RunInput(
+        experiment=experiment,
+        hypothesis=_str(doc, "hypothesis", where) or "",
+        notes=_str(doc, "notes", where) or "",
+        caveats=_str(doc, "caveats", where) or "",
+        params=params,
+        prompts=prompts,
+        code=_obj(doc, "code", where),
+        dataset=_obj(doc, "dataset", where),
+        records=records,
+        positive_label=positive,
+        parent=parent,
+        status=status,
+        error=_str(doc, "error", where, None),
+        cost=_obj(doc, "cost", where),
+        timing=_obj(doc, "timing", where),
+        environment=_obj(doc, "environment", where),
+        reported_metrics=reported,
+        kind=kind,
+        refs=[r for r in refs if r is not None],
+        body=_obj(doc, "body", where) or {},
+        uid=_str(doc, "uid", where, None),
+        created_at=_str(doc, "created_at", where, None),
+    )
+
+
+def _check_metrics(given: Mapping[str, Any], records: Records, positive: str | None, where: str) -> None:
+    from .metrics import classification_metrics
+
+    computed = classification_metrics(records.labels, records.predictions, positive)
+    for key in HEADLINE:
+        if key in given and given[key] is not None:
+            value = given[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidRun(f"{where}: metrics.{key} must be a finite number, got {value!r}")
+            if abs(float(value) - computed[key]) > 1e-9:
+                raise InvalidRun(
+                    f"{where}: metrics.{key} is {value} but the records give {computed[key]:.6g}; "
+                    "the ledger computes metrics from records: drop 'metrics' or fix the records"
+                )
+
+
+def run_to_document(run: Any, records: Records | None, prompt_texts: Mapping[str, str], uid_of: Any = None) -> dict[str, Any]:
+    """The run document of a stored run (what ``export --format json`` writes)."""
+    doc: dict[str, Any] = {
+        "ledger_format": 1,
+        "id": run.id,
+        "uid": run.uid,
+        "kind": run.kind,
+        "created_at": run.created_at,
+        "experiment": run.experiment,
+        "hypothesis": run.hypothesis,
+        "notes": run.notes,
+        "caveats": run.caveats,
+        "status": run.status,
+        "error": run.error,
+        "parent": run.parent_id,
+        "refs": run.refs,
+        "positive_label": run.positive_label,
+        "params": run.params,
+        "params_diff": run.params_diff,
+        "prompts": dict(prompt_texts),
+        "code": run.code,
+        "dataset": run.dataset,
+        "cost": run.cost,
+        "timing": {k: v for k, v in run.timing.items() if k in ("wall_s", "stages")},
+        "environment": run.environment,
+        "body": run.body,
+        "metrics": run.metrics,
+        "reported_metrics": run.reported_metrics,
+        "sample_size": run.sample_size,
+        "hash": run.hash,
+        "prev_hash": run.prev_hash,
+    }
+    if uid_of is not None:
+        if run.parent_id is not None:
+            doc["parent_uid"] = uid_of(run.parent_id)
+        if run.refs:
+            doc["refs_uids"] = [uid_of(r) for r in run.refs]
+    if records is not None and len(records):
+        doc["records"] = records.rows()
+    return doc

@@ -1,0 +1,52 @@
+"""Domain errors. Each carries a one-line message that says what is wrong and how to fix it.
+
+The CLI turns any :class:`LedgerError` into that line on stderr and ``exit_code``; nothing
+else is printed, and nothing has been written when one is raised during an append.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class for every error the ledger reports to a user."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class LedgerNotFound(LedgerError):
+    """No ledger database at the given path."""
+
+
+class RunNotFound(LedgerError):
+    """An id that names no run."""
+
+
+class InvalidRun(LedgerError):
+    """A run document or a run built in code does not satisfy the run format."""
+
+
+class AppendOnlyViolation(LedgerError):
+    """Something tried to change or remove a ledger row."""
+
+
+class LedgerLocked(LedgerError):
+    """Another process held the write lock for longer than the busy timeout."""
+
+    exit_code = 3
+
+
+class IntegrityFailure(LedgerError):
+    """``verify`` found a row or record that does not match the hash chain."""
+
+    exit_code = 1
+
+
+class UsageError(LedgerError):
+    """Bad arguments to a command (unknown score, empty group, bad expression...)."""

@@ -1,0 +1,26 @@
+"""The hash chain: each run row's hash covers every stored column of the row (including the
+previous row's hash and the digest of its records), in a canonical JSON form."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .model import RUN_COLUMNS
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 kept, NaN refused: the one text form a value hashes as."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical form of a runs row, as stored (every column but ``hash``)."""
+    payload = canonical_json({name: row[name] for name in RUN_COLUMNS})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

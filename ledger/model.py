@@ -1,0 +1,176 @@
+"""What goes into the ledger (:class:`RunInput`) and what comes out (:class:`Run`).
+
+Every row of the ledger is a :class:`Run` with a ``kind``: ``run`` for a pipeline run, and
+``decision``, ``analysis`` or ``correction`` for the rows that record something about earlier runs
+(they point at them through ``refs``). Nothing is ever updated or deleted: a correction is a new row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .records import Records
+
+Status = Literal["ok", "failed", "cancelled"]
+Kind = Literal["run", "decision", "analysis", "correction"]
+STATUSES: tuple[str, ...] = ("ok", "failed", "cancelled")
+KINDS: tuple[str, ...] = ("run", "decision", "analysis", "correction")
+
+
+@dataclass
+class RunInput:
+    """A run as a caller hands it to :meth:`ledger.store.Ledger.append`.
+
+    ``cost`` may hold ``total_usd``, ``input_tokens``, ``output_tokens`` (used when the records
+    carry none), ``model``, ``prices`` (model -> USD per million input/output tokens) and
+    ``billing`` (``"billed"`` when an API reported the usage, ``"estimated"`` when counted locally).
+    ``timing`` may hold ``wall_s`` and ``stages`` (stage -> ``{"wall_s": ..., ...}``).
+    ``dataset`` may hold ``name``, ``digest``, ``sample_size`` and ``seed``.
+    ``code`` may hold ``commit``, ``dirty`` and ``patch_sha256``.
+    """
+
+    experiment: str = "default"
+    hypothesis: str = ""
+    notes: str = ""
+    caveats: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=dict)
+    code: dict[str, Any] | None = None
+    dataset: dict[str, Any] | None = None
+    records: Records | None = None
+    positive_label: str | None = None
+    parent: int | None = None
+    status: str = "ok"
+    error: str | None = None
+    cost: dict[str, Any] | None = None
+    timing: dict[str, Any] | None = None
+    environment: dict[str, Any] | None = None
+    reported_metrics: dict[str, float] = field(default_factory=dict)
+    kind: str = "run"
+    refs: list[int] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+    uid: str | None = None
+    created_at: str | None = None
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One stored ledger row (records are loaded separately: :meth:`Ledger.records`)."""
+
+    id: int
+    uid: str
+    kind: str
+    created_at: str
+    experiment: str
+    parent_id: int | None
+    refs: list[int]
+    status: str
+    error: str | None
+    hypothesis: str
+    notes: str
+    caveats: str
+    params: dict[str, Any]
+    params_diff: dict[str, Any]
+    prompts: dict[str, str]
+    prompts_diff: dict[str, Any]
+    code: dict[str, Any] | None
+    dataset: dict[str, Any] | None
+    sample_size: int
+    positive_label: str | None
+    metrics: dict[str, Any]
+    reported_metrics: dict[str, float]
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    accuracy: float | None
+    cost: dict[str, Any]
+    cost_total_usd: float | None
+    cost_per_record_usd: float | None
+    timing: dict[str, Any]
+    time_per_record_s: float | None
+    environment: dict[str, Any]
+    body: dict[str, Any]
+    record_count: int
+    records_digest: str | None
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Run:
+        return cls(
+            id=row["id"],
+            uid=row["uid"],
+            kind=row["kind"],
+            created_at=row["created_at"],
+            experiment=row["experiment"],
+            parent_id=row["parent_id"],
+            refs=_loads(row["refs"]) or [],
+            status=row["status"],
+            error=row["error"],
+            hypothesis=row["hypothesis"] or "",
+            notes=row["notes"] or "",
+            caveats=row["caveats"] or "",
+            params=_loads(row["params"]) or {},
+            params_diff=_loads(row["params_diff"]) or {},
+            prompts=_loads(row["prompts"]) or {},
+            prompts_diff=_loads(row["prompts_diff"]) or {},
+            code=_loads(row["code"]),
+            dataset=_loads(row["dataset"]),
+            sample_size=row["sample_size"],
+            positive_label=row["positive_label"],
+            metrics=_loads(row["metrics"]) or {},
+            reported_metrics=_loads(row["reported_metrics"]) or {},
+            precision=row["precision"],
+            recall=row["recall"],
+            f1=row["f1"],
+            accuracy=row["accuracy"],
+            cost=_loads(row["cost"]) or {},
+            cost_total_usd=row["cost_total_usd"],
+            cost_per_record_usd=row["cost_per_record_usd"],
+            timing=_loads(row["timing"]) or {},
+            time_per_record_s=row["time_per_record_s"],
+            environment=_loads(row["environment"]) or {},
+            body=_loads(row["body"]) or {},
+            record_count=row["record_count"],
+            records_digest=row["records_digest"],
+            prev_hash=row["prev_hash"],
+            hash=row["hash"],
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The columns of ``ledger ls``."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "created_at": self.created_at,
+            "experiment": self.experiment,
+            "hypothesis": self.hypothesis,
+            "sample_size": self.sample_size,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "cost_per_record_usd": self.cost_per_record_usd,
+            "time_per_record_s": self.time_per_record_s,
+            "status": self.status,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+# Columns of the runs table in hashing order (everything but ``hash``).
+RUN_COLUMNS: tuple[str, ...] = (
+    "id", "uid", "kind", "created_at", "experiment", "parent_id", "refs", "status", "error",
+    "hypothesis", "notes", "caveats", "params", "params_diff", "prompts", "prompts_diff", "code",
+    "dataset", "sample_size", "positive_label", "metrics", "reported_metrics", "precision",
+    "recall", "f1", "accuracy", "cost", "cost_total_usd", "cost_per_record_usd", "timing",
+    "time_per_record_s", "environment", "body", "record_count", "records_digest", "prev_hash",
+)

@@ -1,0 +1,305 @@
+"""Per-record outcomes, held column by column.
+
+A run's records are stored as columns, not rows: appending 5,000 records is one small insert per
+column, hashing is over bytes, and reading a million records for a comparison is a
+``numpy.frombuffer`` away. ``ledger records ID`` (and the ``export`` formats) turn them back into
+rows for people and other tools.
+
+Columns
+-------
+text columns: ``id`` (unique, required), ``label`` and ``prediction`` (required), ``stratum``
+(optional). Numeric columns (float64, NaN meaning "not recorded"): ``cost_usd``, ``input_tokens``,
+``output_tokens``, ``latency_ms``, ``scores.<name>`` and ``stages.<stage>.<field>`` (booleans are
+stored as 0/1). Values given by a caller may never be NaN, infinite or (for cost, tokens and
+latency) negative: a missing value is simply left out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import sys
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidRun
+
+TEXT_COLUMNS = ("id", "label", "prediction", "stratum")
+REQUIRED_TEXT = ("id", "label", "prediction")
+BASE_NUMERIC = ("cost_usd", "input_tokens", "output_tokens", "latency_ms")
+NON_NEGATIVE = frozenset(BASE_NUMERIC)
+_NAN = float("nan")
+_RECORD_KEYS = frozenset((*TEXT_COLUMNS, *BASE_NUMERIC, "scores", "stages"))
+
+
+def _label(value: Any, where: str, name: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        raise InvalidRun(f"{where}: field '{name}' must be a string or an integer, got {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    raise InvalidRun(f"{where}: field '{name}' must be a string or an integer, got {value!r}")
+
+
+def _number(value: Any, where: str, name: str) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if not isinstance(value, (int, float)):
+        raise InvalidRun(f"{where}: field '{name}' must be a number, got {value!r}")
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        raise InvalidRun(
+            f"{where}: field '{name}' is {value!r}; leave the field out when there is no value"
+        )
+    if name in NON_NEGATIVE and number < 0:
+        raise InvalidRun(f"{where}: field '{name}' is negative ({value!r}); it must be >= 0")
+    return number
+
+
+@dataclass(frozen=True)
+class Records:
+    """The per-record outcomes of one run, column by column (all columns have one length)."""
+
+    ids: list[str]
+    labels: list[str]
+    predictions: list[str]
+    strata: list[str | None] | None = None
+    numeric: dict[str, array] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # ---- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]], where: str = "records") -> Records:
+        """Build from row dicts (the run document's form), validating every field."""
+        ids: list[str] = []
+        labels: list[str] = []
+        preds: list[str] = []
+        strata: list[str | None] = []
+        has_stratum = False
+        numeric: dict[str, list[float]] = {}
+        for index, row in enumerate(rows):
+            at = f"{where}[{index}]"
+            if not isinstance(row, Mapping):
+                raise InvalidRun(f"{at}: a record must be an object, got {type(row).__name__}")
+            unknown = set(row) - _RECORD_KEYS
+            if unknown:
+                raise InvalidRun(
+                    f"{at}: unknown field '{sorted(unknown)[0]}' (a record has id, label, "
+                    "prediction, stratum, cost_usd, input_tokens, output_tokens, latency_ms, "
+                    "scores, stages)"
+                )
+            for name in REQUIRED_TEXT:
+                if name not in row:
+                    raise InvalidRun(f"{at}: missing required field '{name}'")
+            ids.append(_label(row["id"], at, "id"))
+            labels.append(_label(row["label"], at, "label"))
+            preds.append(_label(row["prediction"], at, "prediction"))
+            stratum = row.get("stratum")
+            if stratum is not None:
+                has_stratum = True
+                strata.append(_label(stratum, at, "stratum"))
+            else:
+                strata.append(None)
+            values: dict[str, float] = {}
+            for name in BASE_NUMERIC:
+                if row.get(name) is not None:
+                    values[name] = _number(row[name], at, name)
+            scores = row.get("scores")
+            if scores is not None:
+                if not isinstance(scores, Mapping):
+                    raise InvalidRun(f"{at}: field 'scores' must be an object of name: number")
+                for name, value in scores.items():
+                    values[f"scores.{name}"] = _number(value, at, f"scores.{name}")
+            stages = row.get("stages")
+            if stages is not None:
+                if not isinstance(stages, Mapping):
+                    raise InvalidRun(f"{at}: field 'stages' must be an object of stage: {{...}}")
+                for stage, fields in stages.items():
+                    if not isinstance(fields, Mapping):
+                        raise InvalidRun(f"{at}: field 'stages.{stage}' must be an object")
+                    for name, value in fields.items():
+                        key = f"stages.{stage}.{name}"
+                        values[key] = _number(value, at, key)
+            for key, value in values.items():
+                column = numeric.get(key)
+                if column is None:
+                    column = numeric[key] = [_NAN] * index
+                column.append(value)
+            for key, column in numeric.items():
+                if len(column) == index:
+                    column.append(_NAN)
+        return cls._checked(
+            ids, labels, preds, strata if has_stratum else None,
+            {k: array("d", v) for k, v in numeric.items()}, where,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        ids: Sequence[Any],
+        labels: Sequence[Any],
+        predictions: Sequence[Any],
+        *,
+        strata: Sequence[Any] | None = None,
+        numeric: Mapping[str, Sequence[float]] | None = None,
+        where: str = "records",
+    ) -> Records:
+        """Build from columns (the fast path for pipelines). Numeric NaN means "not recorded"."""
+        n = len(ids)
+        id_col = [x if isinstance(x, str) else _label(x, f"{where}[{i}]", "id") for i, x in enumerate(ids)]
+        lab = [x if isinstance(x, str) else _label(x, f"{where}[{i}]", "label") for i, x in enumerate(labels)]
+        pred = [
+            x if isinstance(x, str) else _label(x, f"{where}[{i}]", "prediction")
+            for i, x in enumerate(predictions)
+        ]
+        strat: list[str | None] | None = None
+        if strata is not None:
+            strat = [None if x is None else _label(x, f"{where}[{i}]", "stratum") for i, x in enumerate(strata)]
+        cols: dict[str, array] = {}
+        for name, values in (numeric or {}).items():
+            col = values if isinstance(values, array) and values.typecode == "d" else array("d", values)
+            if len(col) != n:
+                raise InvalidRun(f"{where}: column '{name}' has {len(col)} values for {n} records")
+            cols[name] = col
+        return cls._checked(id_col, lab, pred, strat, cols, where)
+
+    @classmethod
+    def _checked(
+        cls,
+        ids: list[str],
+        labels: list[str],
+        preds: list[str],
+        strata: list[str | None] | None,
+        numeric: dict[str, array],
+        where: str,
+    ) -> Records:
+        n = len(ids)
+        if len(labels) != n or len(preds) != n or (strata is not None and len(strata) != n):
+            raise InvalidRun(f"{where}: id, label, prediction and stratum columns differ in length")
+        if len(set(ids)) != n:
+            seen: set[str] = set()
+            for index, record_id in enumerate(ids):
+                if record_id in seen:
+                    raise InvalidRun(
+                        f"{where}[{index}]: duplicate record id '{record_id}'; record ids must be "
+                        "unique within a run"
+                    )
+                seen.add(record_id)
+        for name, col in numeric.items():
+            if not name or name.startswith(".") or name.endswith("."):
+                raise InvalidRun(f"{where}: bad column name {name!r}")
+            nonneg = name in NON_NEGATIVE
+            for index, value in enumerate(col):
+                if value != value:
+                    continue
+                if math.isinf(value) or (nonneg and value < 0):
+                    raise InvalidRun(
+                        f"{where}[{index}]: field '{name}' is {value!r}; it must be a finite"
+                        + (" non-negative" if nonneg else "")
+                        + " number"
+                    )
+        return cls(ids, labels, preds, strata, dict(sorted(numeric.items())))
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def column(self, name: str) -> array | None:
+        return self.numeric.get(name)
+
+    def score_names(self) -> list[str]:
+        return [name[len("scores."):] for name in self.numeric if name.startswith("scores.")]
+
+    def stage_names(self) -> list[str]:
+        stages: dict[str, None] = {}
+        for name in self.numeric:
+            if name.startswith("stages."):
+                stages[name.split(".")[1]] = None
+        return list(stages)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The records as row dicts, in the run document's form (missing values left out)."""
+        out: list[dict[str, Any]] = []
+        names = list(self.numeric)
+        for i in range(len(self.ids)):
+            row: dict[str, Any] = {"id": self.ids[i], "label": self.labels[i], "prediction": self.predictions[i]}
+            if self.strata is not None and self.strata[i] is not None:
+                row["stratum"] = self.strata[i]
+            for name in names:
+                value = self.numeric[name][i]
+                if value != value:
+                    continue
+                if name.startswith("scores."):
+                    row.setdefault("scores", {})[name[7:]] = value
+                elif name.startswith("stages."):
+                    _, stage, fname = name.split(".", 2)
+                    row.setdefault("stages", {}).setdefault(stage, {})[fname] = value
+                elif name in ("input_tokens", "output_tokens") and value.is_integer():
+                    row[name] = int(value)
+                else:
+                    row[name] = value
+            out.append(row)
+        return out
+
+    # ---- storage ----------------------------------------------------------------------
+
+    def to_storage(self) -> list[tuple[str, str, bytes]]:
+        """(column name, kind, bytes) triples, sorted by name: what is stored and hashed."""
+        out: list[tuple[str, str, bytes]] = [
+            ("id", "text", _pack_text(self.ids)),
+            ("label", "text", _pack_text(self.labels)),
+            ("prediction", "text", _pack_text(self.predictions)),
+        ]
+        if self.strata is not None:
+            out.append(("stratum", "text", _pack_text(self.strata)))
+        for name, col in self.numeric.items():
+            out.append((name, "real", _pack_real(col)))
+        out.sort(key=lambda item: item[0])
+        return out
+
+    @classmethod
+    def from_storage(cls, columns: Iterable[tuple[str, str, bytes]]) -> Records:
+        text: dict[str, list[Any]] = {}
+        numeric: dict[str, array] = {}
+        for name, kind, data in columns:
+            if kind == "text":
+                text[name] = json.loads(bytes(data).decode("utf-8"))
+            else:
+                col = array("d")
+                col.frombytes(bytes(data))
+                if sys.byteorder != "little":
+                    col.byteswap()
+                numeric[name] = col
+        return cls(
+            text.get("id", []), text.get("label", []), text.get("prediction", []),
+            text.get("stratum"), dict(sorted(numeric.items())),
+        )
+
+
+def _pack_text(values: Sequence[str | None]) -> bytes:
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _pack_real(col: array) -> bytes:
+    if sys.byteorder == "little":
+        return col.tobytes()
+    swapped = array("d", col)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def records_digest(storage: Iterable[tuple[str, str, bytes]]) -> str:
+    """SHA-256 over the stored columns (name, kind and bytes, each length-prefixed)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, kind, data in sorted(storage, key=lambda item: item[0]):
+        for part in (name.encode("utf-8"), kind.encode("ascii"), bytes(data)):
+            digest.update(struct.pack("<Q", len(part)))
+            digest.update(part)
+    return digest.hexdigest()

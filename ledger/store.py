@@ -1,0 +1,550 @@
+"""The ledger store: the only code that writes a ledger database, and it only appends.
+
+An append validates everything first, then takes the write lock (``BEGIN IMMEDIATE``), reads the
+chain head, and inserts the run row and its record columns in one transaction. A retried append
+with the same client id (``uid``) returns the run already stored instead of adding a second one. A
+lock held by another writer past the busy timeout raises :class:`LedgerLocked`: never a lost run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import params as _params
+from .db import connect, is_lock_error, locked_error
+from .errors import AppendOnlyViolation, InvalidRun, LedgerError, RunNotFound
+from .hashing import canonical_json, row_hash, text_sha256
+from .metrics import classification_metrics, latency_summary
+from .migrations import GENESIS_HASH
+from .model import KINDS, RUN_COLUMNS, STATUSES, Run, RunInput
+from .records import Records, records_digest
+
+if TYPE_CHECKING:
+    from .track import RunTracker
+
+SUMMARY_COLUMNS = (
+    "id", "kind", "created_at", "experiment", "hypothesis", "sample_size", "precision", "recall",
+    "f1", "accuracy", "cost_per_record_usd", "time_per_record_s", "status", "parent_id",
+)
+_INSERT_RUN = f"INSERT INTO runs ({', '.join((*RUN_COLUMNS, 'hash'))}) VALUES ({', '.join('?' * (len(RUN_COLUMNS) + 1))})"
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _finite(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRun(f"{where} must be a number, got {value!r}")
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        raise InvalidRun(f"{where} is {value!r}; it must be a finite number")
+    return number
+
+
+def _non_negative(value: Any, where: str) -> float | None:
+    number = _finite(value, where)
+    if number is not None and number < 0:
+        raise InvalidRun(f"{where} is negative ({value!r}); it must be >= 0")
+    return number
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``verify`` found: ``ok`` only when every check passed."""
+
+    path: str
+    sqlite_version: str
+    integrity_check: str
+    runs_checked: int
+    records_checked: int
+    head_id: int | None
+    head_hash: str
+    problems: list[str] = field(default_factory=list)
+    first_bad_run: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok, "path": self.path, "sqlite_version": self.sqlite_version,
+            "integrity_check": self.integrity_check, "runs_checked": self.runs_checked,
+            "records_checked": self.records_checked, "head_id": self.head_id,
+            "head_hash": self.head_hash, "first_bad_run": self.first_bad_run,
+            "problems": list(self.problems),
+        }
+
+
+class Ledger:
+    """A ledger file. Appends are the only writes; reads return frozen :class:`Run` objects."""
+
+    def __init__(self, path: Path | str, *, create: bool = False, timeout_s: float | None = None) -> None:
+        self.path = Path(path)
+        self.conn = connect(self.path, create=create, timeout_s=timeout_s)
+        self.timeout_s = self.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- writing --------------------------------------------------------------------
+
+    def append(self, run: RunInput) -> Run:
+        """Validate ``run``, then append it (and its records) atomically. Returns the stored run."""
+        prepared = _Prepared.build(run)
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if is_lock_error(exc):
+                raise locked_error(self.path, self.timeout_s) from None
+            raise
+        try:
+            existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
+            if existing is not None:
+                conn.execute("ROLLBACK")
+                return self.get(existing[0])
+            head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            row = prepared.row(self, head_id + 1, head_hash)
+            for sha, text in prepared.prompt_texts.items():
+                conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
+            conn.execute(_INSERT_RUN, [row[name] for name in RUN_COLUMNS] + [row["hash"]])
+            if prepared.storage:
+                conn.executemany(
+                    "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
+                    [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
+                )
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            if is_lock_error(exc):
+                raise locked_error(self.path, self.timeout_s) from None
+            raise
+        except sqlite3.IntegrityError as exc:
+            _rollback(conn)
+            raise AppendOnlyViolation(f"append refused by the database: {exc}") from None
+        except BaseException:
+            _rollback(conn)
+            raise
+        return Run.from_row(row)
+
+    def track(self, experiment: str, *, capture_code: bool = True, **fields: Any) -> RunTracker:
+        """Record a run as a block runs: ``with ledger.track("exp", hypothesis=...) as run:``."""
+        from .track import RunTracker
+
+        return RunTracker(self, RunInput(experiment=experiment, **fields), capture_code=capture_code)
+
+    # ---- reading --------------------------------------------------------------------
+
+    def _row(self, run_id: int) -> dict[str, Any] | None:
+        cur = self.conn.execute(f"SELECT {', '.join((*RUN_COLUMNS, 'hash'))} FROM runs WHERE id = ?", (run_id,))
+        values = cur.fetchone()
+        if values is None:
+            return None
+        return dict(zip((*RUN_COLUMNS, "hash"), values, strict=True))
+
+    def get(self, run_id: int) -> Run:
+        row = self._row(run_id)
+        if row is None:
+            raise RunNotFound(self._unknown(run_id))
+        return Run.from_row(row)
+
+    def _unknown(self, run_id: int) -> str:
+        last = self.conn.execute("SELECT MAX(id) FROM runs").fetchone()[0]
+        span = f"runs are numbered 1 to {last}" if last else "the ledger is empty"
+        return f"no run {run_id} in {self.path} ({span}); `ledger ls` lists them"
+
+    def exists(self, run_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+
+    def runs(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        kind: str | None = "run",
+        last: int | None = None,
+        ids: list[int] | None = None,
+    ) -> list[Run]:
+        where, args = _filters(experiment, status, kind, ids)
+        sql = f"SELECT {', '.join((*RUN_COLUMNS, 'hash'))} FROM runs{where} ORDER BY id"
+        if last is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(last)}) ORDER BY id"
+        names = (*RUN_COLUMNS, "hash")
+        return [Run.from_row(dict(zip(names, r, strict=True))) for r in self.conn.execute(sql, args)]
+
+    def summaries(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        kind: str | None = "run",
+        last: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The ``ledger ls`` columns, without parsing any JSON (the fast listing path)."""
+        where, args = _filters(experiment, status, kind, None)
+        sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM runs{where} ORDER BY id"
+        if last is not None:
+            sql = f"SELECT * FROM ({sql} DESC LIMIT {int(last)}) ORDER BY id"
+        return [dict(zip(SUMMARY_COLUMNS, r, strict=True)) for r in self.conn.execute(sql, args)]
+
+    def count(self, kind: str | None = "run") -> int:
+        if kind is None:
+            return int(self.conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM runs WHERE kind = ?", (kind,)).fetchone()[0])
+
+    def experiments(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT experiment FROM runs ORDER BY experiment")]
+
+    def head(self) -> tuple[int | None, str]:
+        row = self.conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (None, GENESIS_HASH)
+
+    def record_columns(self, run_id: int, names: list[str] | None = None) -> list[tuple[str, str, bytes]]:
+        """The stored (name, kind, bytes) columns of a run's records (all, or those named)."""
+        if names is None:
+            cur = self.conn.execute("SELECT name, kind, data FROM records WHERE run_id = ? ORDER BY name", (run_id,))
+        else:
+            marks = ", ".join("?" * len(names))
+            cur = self.conn.execute(
+                f"SELECT name, kind, data FROM records WHERE run_id = ? AND name IN ({marks}) ORDER BY name",
+                (run_id, *names),
+            )
+        return [(r[0], r[1], bytes(r[2])) for r in cur]
+
+    def records(self, run_id: int) -> Records:
+        if not self.exists(run_id):
+            raise RunNotFound(self._unknown(run_id))
+        return Records.from_storage(self.record_columns(run_id))
+
+    def prompt_text(self, sha256: str) -> str | None:
+        row = self.conn.execute("SELECT text FROM prompts WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else row[0]
+
+    def children(self, run_id: int, kind: str | None = None) -> list[Run]:
+        """Rows whose refs name ``run_id`` (decisions, analyses, corrections about it)."""
+        rows = self.runs(kind=kind)
+        return [r for r in rows if run_id in r.refs]
+
+    # ---- verification ---------------------------------------------------------------
+
+    def verify(self) -> VerifyReport:
+        """Recompute the chain and every records digest; run SQLite's integrity check."""
+        conn = self.conn
+        problems: list[str] = []
+        first_bad: int | None = None
+
+        def bad(run_id: int | None, message: str) -> None:
+            nonlocal first_bad
+            problems.append(message)
+            if run_id is not None and first_bad is None:
+                first_bad = run_id
+
+        integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
+        if integrity != "ok":
+            bad(None, f"SQLite integrity_check: {integrity}")
+        triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        for name in ("runs_no_update", "runs_no_delete", "runs_no_replace", "runs_chain",
+                     "records_no_update", "records_no_delete", "records_no_replace",
+                     "records_newest_run_only", "prompts_no_update", "prompts_no_delete"):
+            if name not in triggers:
+                bad(None, f"append-only trigger {name} is missing: the database was altered outside ledger")
+        expected_prev = GENESIS_HASH
+        expected_id = 1
+        runs_checked = records_checked = 0
+        head_id: int | None = None
+        names = (*RUN_COLUMNS, "hash")
+        cur = conn.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY id")
+        for values in cur:
+            row = dict(zip(names, values, strict=True))
+            run_id = row["id"]
+            runs_checked += 1
+            if run_id != expected_id:
+                bad(run_id, f"run {run_id}: expected run {expected_id} next; runs {expected_id}..{run_id - 1} are missing (deleted?)")
+            if row["prev_hash"] != expected_prev:
+                bad(run_id, f"run {run_id}: prev_hash does not match the hash of the run before it (rows edited, removed or reordered)")
+            try:
+                recomputed = row_hash(row)
+            except (TypeError, ValueError) as exc:
+                recomputed = f"<unhashable: {exc}>"
+            if recomputed != row["hash"]:
+                bad(run_id, f"run {run_id}: stored values do not match its hash (edited after it was appended)")
+            columns = self.record_columns(run_id)
+            records_checked += 1 if columns else 0
+            digest = records_digest(columns) if columns else None
+            if digest != row["records_digest"]:
+                bad(run_id, f"run {run_id}: its records do not match the digest in its row (records edited, added or removed)")
+            for name, sha in (_safe_json(row["prompts"]) or {}).items():
+                text = self.prompt_text(sha)
+                if text is None or text_sha256(text) != sha:
+                    bad(run_id, f"run {run_id}: prompt '{name}' text is missing or does not match its hash")
+            expected_prev = row["hash"]
+            expected_id = run_id + 1
+            head_id = run_id
+        orphans = conn.execute(
+            "SELECT DISTINCT run_id FROM records WHERE run_id NOT IN (SELECT id FROM runs)"
+        ).fetchall()
+        for (run_id,) in orphans:
+            bad(run_id, f"records stored for run {run_id}, which is not in the ledger")
+        return VerifyReport(
+            path=str(self.path),
+            sqlite_version=sqlite3.sqlite_version,
+            integrity_check=integrity,
+            runs_checked=runs_checked,
+            records_checked=records_checked,
+            head_id=head_id,
+            head_hash=expected_prev,
+            problems=problems,
+            first_bad_run=first_bad,
+        )
+
+    def iter_runs(self, kind: str | None = "run") -> Iterator[Run]:
+        yield from self.runs(kind=kind)
+
+
+def _safe_json(text: str | None) -> Any:
+    import json
+
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _filters(
+    experiment: str | None, status: str | None, kind: str | None, ids: list[int] | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if experiment is not None:
+        clauses.append("experiment = ?")
+        args.append(experiment)
+    if status is not None:
+        if status not in STATUSES:
+            raise LedgerError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        clauses.append("status = ?")
+        args.append(status)
+    if kind is not None:
+        clauses.append("kind = ?")
+        args.append(kind)
+    if ids is not None:
+        clauses.append(f"id IN ({', '.join(str(int(i)) for i in ids)})")
+    return (" WHERE " + " AND ".join(clauses) if clauses else "", args)
+
+
+@dataclass
+class _Prepared:
+    """Everything about an append that can be computed before taking the write lock."""
+
+    run: RunInput
+    uid: str
+    params: dict[str, Any]
+    prompt_hashes: dict[str, str]
+    prompt_texts: dict[str, str]
+    storage: list[tuple[str, str, bytes]]
+    digest: str | None
+    fields: dict[str, Any]
+
+    @classmethod
+    def build(cls, run: RunInput) -> _Prepared:
+        if run.kind not in KINDS:
+            raise InvalidRun(f"kind {run.kind!r} is not one of {', '.join(KINDS)}")
+        if run.status not in STATUSES:
+            raise InvalidRun(f"status {run.status!r} is not one of {', '.join(STATUSES)}")
+        if not isinstance(run.experiment, str) or not run.experiment.strip():
+            raise InvalidRun("experiment must be a non-empty string")
+        for name in ("hypothesis", "notes", "caveats"):
+            if not isinstance(getattr(run, name), str):
+                raise InvalidRun(f"{name} must be a string")
+        if run.parent is not None and (isinstance(run.parent, bool) or not isinstance(run.parent, int)):
+            raise InvalidRun(f"parent must be a run id (an integer), got {run.parent!r}")
+        for ref in run.refs:
+            if isinstance(ref, bool) or not isinstance(ref, int):
+                raise InvalidRun(f"refs must be run ids (integers), got {ref!r}")
+        if run.uid is not None and (not isinstance(run.uid, str) or not run.uid):
+            raise InvalidRun("uid must be a non-empty string")
+        if run.positive_label is not None and not isinstance(run.positive_label, str):
+            raise InvalidRun("positive_label must be a string")
+        flat = _params.flatten(run.params)
+        prompt_texts: dict[str, str] = {}
+        prompt_hashes: dict[str, str] = {}
+        for name, text in sorted(run.prompts.items()):
+            if not isinstance(text, str):
+                raise InvalidRun(f"prompts.{name} must be the prompt's text")
+            sha = text_sha256(text)
+            prompt_hashes[name] = sha
+            prompt_texts[sha] = text
+        reported: dict[str, float] = {}
+        for name, value in run.reported_metrics.items():
+            number = _finite(value, f"reported metric '{name}'")
+            assert number is not None
+            reported[name] = number
+        records = run.records
+        storage = records.to_storage() if records is not None else []
+        digest = records_digest(storage) if storage else None
+        fields = _outcomes(run, records)
+        fields["reported_metrics"] = reported
+        return cls(run, run.uid or uuid.uuid4().hex, flat, prompt_hashes, prompt_texts, storage, digest, fields)
+
+    def row(self, ledger: Ledger, run_id: int, prev_hash: str) -> dict[str, Any]:
+        run = self.run
+        conn = ledger.conn
+        parent_id = run.parent
+        if parent_id is not None:
+            if parent_id >= run_id or not ledger.exists(parent_id):
+                raise InvalidRun(f"parent run {parent_id} is not in the ledger; `ledger ls` lists the runs")
+        elif run.kind == "run":
+            prev = conn.execute(
+                "SELECT id FROM runs WHERE kind = 'run' AND experiment = ? ORDER BY id DESC LIMIT 1",
+                (run.experiment,),
+            ).fetchone()
+            parent_id = prev[0] if prev else None
+        for ref in run.refs:
+            if ref >= run_id or not ledger.exists(ref):
+                raise InvalidRun(f"run {ref} (in refs) is not in the ledger; `ledger ls` lists the runs")
+        params_diff: dict[str, Any] = {}
+        prompts_diff: dict[str, Any] = {}
+        if parent_id is not None:
+            parent_row = conn.execute("SELECT params, prompts FROM runs WHERE id = ?", (parent_id,)).fetchone()
+            import json
+
+            params_diff = _params.diff(json.loads(parent_row[0]), self.params)
+            prompts_diff = _params.diff(json.loads(parent_row[1]), self.prompt_hashes)
+        f = self.fields
+        row: dict[str, Any] = {
+            "id": run_id,
+            "uid": self.uid,
+            "kind": run.kind,
+            "created_at": run.created_at or utc_now(),
+            "experiment": run.experiment,
+            "parent_id": parent_id,
+            "refs": canonical_json(sorted(set(run.refs))),
+            "status": run.status,
+            "error": run.error,
+            "hypothesis": run.hypothesis,
+            "notes": run.notes,
+            "caveats": run.caveats,
+            "params": canonical_json(self.params),
+            "params_diff": canonical_json(params_diff),
+            "prompts": canonical_json(self.prompt_hashes),
+            "prompts_diff": canonical_json(prompts_diff),
+            "code": None if run.code is None else canonical_json(run.code),
+            "dataset": None if run.dataset is None else canonical_json(run.dataset),
+            "sample_size": f["sample_size"],
+            "positive_label": run.positive_label,
+            "metrics": canonical_json(f["metrics"]),
+            "reported_metrics": canonical_json(f["reported_metrics"]),
+            "precision": f["metrics"].get("precision"),
+            "recall": f["metrics"].get("recall"),
+            "f1": f["metrics"].get("f1"),
+            "accuracy": f["metrics"].get("accuracy"),
+            "cost": canonical_json(f["cost"]),
+            "cost_total_usd": f["cost"].get("total_usd"),
+            "cost_per_record_usd": f["cost"].get("per_record_usd"),
+            "timing": canonical_json(f["timing"]),
+            "time_per_record_s": f["timing"].get("per_record_s"),
+            "environment": canonical_json(run.environment if run.environment is not None else _env()),
+            "body": canonical_json(run.body),
+            "record_count": len(run.records) if run.records is not None else 0,
+            "records_digest": self.digest,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = row_hash(row)
+        return row
+
+
+def _env() -> dict[str, Any]:
+    from .envinfo import environment
+
+    return environment()
+
+
+def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
+    """Metrics, cost and timing from the records (and what the caller gave where records lack it)."""
+    n = len(records) if records is not None else 0
+    dataset = run.dataset or {}
+    sample_size = n or int(_non_negative(dataset.get("sample_size"), "dataset.sample_size") or 0)
+    metrics: dict[str, Any] = {}
+    if records is not None and n:
+        metrics = classification_metrics(records.labels, records.predictions, run.positive_label)
+    cost_in = dict(run.cost or {})
+    cost: dict[str, Any] = {
+        k: v for k, v in cost_in.items() if k in ("model", "prices", "billing", "cache_hits", "calls")
+    }
+    if "billing" in cost and cost["billing"] not in ("billed", "estimated"):
+        raise InvalidRun(f"cost.billing must be 'billed' or 'estimated', got {cost['billing']!r}")
+    col = records.column("cost_usd") if records is not None else None
+    total = _non_negative(cost_in.get("total_usd"), "cost.total_usd")
+    if col is not None:
+        from_records = math.fsum(v for v in col if v == v)
+        total = from_records
+    for name in ("input_tokens", "output_tokens"):
+        tok = records.column(name) if records is not None else None
+        value = _non_negative(cost_in.get(name), f"cost.{name}")
+        if tok is not None:
+            value = math.fsum(v for v in tok if v == v)
+        if value is not None:
+            cost[name] = int(value) if float(value).is_integer() else value
+    if total is not None:
+        cost["total_usd"] = total
+        cost["per_record_usd"] = total / sample_size if sample_size else None
+    timing_in = dict(run.timing or {})
+    timing: dict[str, Any] = {}
+    wall = _non_negative(timing_in.get("wall_s"), "timing.wall_s")
+    if wall is not None:
+        timing["wall_s"] = wall
+    lat = records.column("latency_ms") if records is not None else None
+    if lat is not None:
+        summary = latency_summary(lat)
+        if summary is not None:
+            timing["per_record_ms"] = summary
+    stages = timing_in.get("stages")
+    if stages is not None:
+        if not isinstance(stages, dict):
+            raise InvalidRun("timing.stages must be an object of stage: {wall_s: ...}")
+        timing["stages"] = stages
+    elif records is not None and records.stage_names():
+        timing["stages"] = _stage_totals(records)
+    if wall is not None and sample_size:
+        timing["per_record_s"] = wall / sample_size
+    elif "per_record_ms" in timing:
+        timing["per_record_s"] = timing["per_record_ms"]["mean"] / 1000.0
+    return {"sample_size": sample_size, "metrics": metrics, "cost": cost, "timing": timing}
+
+
+def _stage_totals(records: Records) -> dict[str, dict[str, float]]:
+    """Per stage: the sums of its recorded latency, tokens and cost columns."""
+    out: dict[str, dict[str, float]] = {}
+    for name, col in records.numeric.items():
+        if not name.startswith("stages."):
+            continue
+        _, stage, field_name = name.split(".", 2)
+        if field_name in ("latency_ms", "input_tokens", "output_tokens", "cost_usd"):
+            out.setdefault(stage, {})[f"{field_name}_total"] = math.fsum(v for v in col if v == v)
+    return out
