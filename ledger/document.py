@@ -252,7 +252,7 @@ def run_to_document(run: Any, records: Records | None, prompt_texts: Mapping[str
         "code": run.code,
         "dataset": run.dataset,
         "cost": run.cost,
-        "timing": {k: v for k, v in run.timing.items() if k in ("wall_s", "stages")},
+        "timing": {k: v for k, v in run.timing.items() if k in ("wall_s", "stages", "stage_order")},
         "environment": run.environment,
         "body": run.body,
         "metrics": run.metrics,

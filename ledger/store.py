@@ -524,6 +524,11 @@ def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
         summary = latency_summary(lat)
         if summary is not None:
             timing["per_record_ms"] = summary
+    order = timing_in.get("stage_order")
+    if order is not None:
+        if not isinstance(order, list) or not all(isinstance(x, str) for x in order):
+            raise InvalidRun("timing.stage_order must be a list of stage names")
+        timing["stage_order"] = order
     stages = timing_in.get("stages")
     if stages is not None:
         if not isinstance(stages, dict):

@@ -1,0 +1,48 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, Records, RunInput
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.db"
+
+
+@pytest.fixture
+def ledger(db_path: Path) -> Iterator[Ledger]:
+    with Ledger(db_path, create=True) as led:
+        yield led
+
+
+def make_records(n: int = 200, seed: int = 0, positive_rate: float = 0.05, flip: float = 0.1,
+                 scores: bool = True, strata: bool = True) -> Records:
+    """Synthetic binary audit records: label 'wrong' (rare) or 'ok'."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = "wrong" if rng.random() < positive_rate else "ok"
+        pred = label if rng.random() > flip else ("ok" if label == "wrong" else "wrong")
+        row: dict[str, object] = {
+            "id": f"r{i}", "label": label, "prediction": pred,
+            "cost_usd": rng.uniform(0, 0.001), "input_tokens": rng.randint(50, 400),
+            "output_tokens": rng.randint(1, 30), "latency_ms": rng.uniform(5, 80),
+        }
+        if scores:
+            row["scores"] = {"flag": rng.random()}
+        if strata:
+            row["stratum"] = rng.choice(["84", "85", "61", "39"])
+        rows.append(row)
+    return Records.from_rows(rows)
+
+
+def make_run(experiment: str = "exp", n: int = 200, seed: int = 0, **fields: object) -> RunInput:
+    return RunInput(experiment=experiment, records=make_records(n, seed), positive_label="wrong",
+                    **fields)  # type: ignore[arg-type]
