@@ -56,6 +56,9 @@ def connect(path: Path | str, *, create: bool = False, timeout_s: float | None =
         conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise LedgerError(f"cannot open {path}: {exc}") from None
+    # A file edited outside the ledger may hold text that is not UTF-8: read it anyway, so that
+    # verify can report the run instead of crashing.
+    conn.text_factory = lambda data: data.decode("utf-8", errors="surrogateescape")
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")

@@ -222,11 +222,13 @@ class Ledger:
     def record_columns(self, run_id: int, names: list[str] | None = None) -> list[tuple[str, str, bytes]]:
         """The stored (name, kind, bytes) columns of a run's records (all, or those named)."""
         if names is None:
-            cur = self.conn.execute("SELECT name, kind, data FROM records WHERE run_id = ? ORDER BY name", (run_id,))
+            cur = self.conn.execute(
+                "SELECT name, kind, CAST(data AS BLOB) FROM records WHERE run_id = ? ORDER BY name", (run_id,)
+            )
         else:
             marks = ", ".join("?" * len(names))
             cur = self.conn.execute(
-                f"SELECT name, kind, data FROM records WHERE run_id = ? AND name IN ({marks}) ORDER BY name",
+                f"SELECT name, kind, CAST(data AS BLOB) FROM records WHERE run_id = ? AND name IN ({marks}) ORDER BY name",
                 (run_id, *names),
             )
         return [(r[0], r[1], bytes(r[2])) for r in cur]

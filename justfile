@@ -1,0 +1,31 @@
+# Recipes for ledger. `just` comes with the dev extra (the rust-just package):
+#   python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/just --list
+
+venv := ".venv"
+py := venv / "bin/python"
+
+# Create the virtual environment with the dev tools
+setup:
+    test -x {{py}} || python3 -m venv {{venv}}
+    {{py}} -m pip install -q -e '.[dev]'
+
+# Run the whole test suite (the command CI runs)
+test:
+    {{py}} -m pytest -n 2 -q
+
+# ruff and mypy
+lint:
+    {{py}} -m ruff check .
+    {{py}} -m mypy
+
+# The main job on the embedded default (no key, no network)
+demo:
+    {{venv}}/bin/ledger demo
+
+# Every benchmark; results land in docs/benchmarks.md
+bench:
+    {{py}} -m bench.bench_core
+    {{py}} -m bench.bench_compare
+    {{py}} -m bench.bench_pipeline
+    {{py}} -m bench.bench_export
+    {{py}} -m bench.bench_tui

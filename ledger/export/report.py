@@ -1,0 +1,277 @@
+"""What a stakeholder report says, gathered once and written by the HTML and Markdown exports.
+
+Where the project stands (the best run by quality, by cost and by time, and the Pareto frontier
+over the three), the comparison of each run with its parent (flags and verdict from
+:mod:`ledger.compare`), the decisions recorded about these runs and whether a later run tripped
+their reversal trigger, and the chain head that lets a reader check later that the ledger was not
+rewritten (``ledger verify --expect-head ID:HASH``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import LedgerError
+from ..model import Run
+from ..store import Ledger
+from .safe import Redactor
+
+# Comparing two runs reads both runs' records and runs the statistics: the report compares the
+# most recent pairs only and says how many it left out (``ledger compare A B`` does any pair).
+MAX_COMPARISONS = 40
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The best run along one dimension."""
+
+    label: str
+    run: Run
+    value: float
+
+
+@dataclass
+class PairComparison:
+    """Run ``b`` compared with ``a`` (its parent, or the run before it in the experiment)."""
+
+    a: int
+    b: int
+    verdict: dict[str, Any] | None = None
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class DecisionRow:
+    id: int
+    created_at: str
+    refs: list[int]
+    why: str
+    revisit_when: str
+    tripped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    generated_at: str
+    ledger_name: str
+    runs: list[Run]
+    picks: list[Pick]
+    pareto: list[Run]
+    pareto_dims: list[str]
+    comparisons: list[PairComparison] | None  # None: comparisons are not available
+    comparisons_left_out: int
+    decisions: list[DecisionRow] | None  # None: decisions module not available
+    head_id: int | None
+    head_hash: str
+    verified: bool
+    verify_problems: list[str]
+    rows_checked: int
+
+
+def optional_module(name: str) -> Any:
+    """Import ``ledger.<name>`` if that module exists (it may be built later), else None.
+
+    Only the module's own absence is tolerated: an import error inside it is a bug and is raised.
+    """
+    import importlib
+
+    full = f"ledger.{name}"
+    try:
+        return importlib.import_module(full)
+    except ModuleNotFoundError as exc:
+        if exc.name == full:
+            return None
+        raise
+
+
+def _quality(run: Run) -> float | None:
+    return run.f1
+
+
+def _usable(run: Run) -> bool:
+    return run.status == "ok" and run.f1 is not None
+
+
+def pareto_front(
+    items: Sequence[Any],
+    quality: Callable[[Any], float],
+    costs: Sequence[Callable[[Any], float]],
+) -> list[Any]:
+    """The items no other item beats on quality (higher is better) and every cost (lower is
+    better) at once. Sorted by quality, best first. O(n·|front|): fine for 10,000 runs."""
+    keyed = sorted(items, key=lambda it: (-quality(it), *(c(it) for c in costs)))
+    front: list[tuple[Any, tuple[float, ...]]] = []
+    for item in keyed:
+        vec = (-quality(item), *(c(item) for c in costs))
+        dominated = False
+        for _, other in front:
+            if all(o <= v for o, v in zip(other, vec, strict=True)) and other != vec:
+                dominated = True
+                break
+        if not dominated:
+            front.append((item, vec))
+    return [item for item, _ in front]
+
+
+def _pareto(runs: list[Run]) -> tuple[list[Run], list[str]]:
+    candidates = [r for r in runs if _usable(r)]
+    if not candidates:
+        return [], []
+    costs: list[Callable[[Run], float]] = []
+    dims = ["F1"]
+    if all(r.cost_per_record_usd is not None for r in candidates):
+        costs.append(lambda r: float(r.cost_per_record_usd))  # type: ignore[arg-type]
+        dims.append("cost per record")
+    if all(r.time_per_record_s is not None for r in candidates):
+        costs.append(lambda r: float(r.time_per_record_s))  # type: ignore[arg-type]
+        dims.append("time per record")
+    module = optional_module("pareto")
+    if module is not None and hasattr(module, "pareto_front"):
+        front = module.pareto_front(candidates)
+        by_id = {r.id: r for r in candidates}
+        out = [by_id[x] if isinstance(x, int) else by_id[x.id] for x in front]
+        return sorted(out, key=lambda r: (-(r.f1 or 0.0), r.id)), ["F1", "cost per record", "time per record"]
+    return pareto_front(candidates, lambda r: float(r.f1), costs), dims
+
+
+def _picks(runs: list[Run]) -> list[Pick]:
+    usable = [r for r in runs if _usable(r)]
+    picks: list[Pick] = []
+    if not usable:
+        return picks
+    best = max(usable, key=lambda r: (r.f1, -r.id))
+    picks.append(Pick("Best quality (F1)", best, float(best.f1 or 0.0)))
+    costed = [r for r in usable if r.cost_per_record_usd is not None]
+    if costed:
+        cheap = min(costed, key=lambda r: (r.cost_per_record_usd, -(r.f1 or 0.0), r.id))
+        picks.append(Pick("Cheapest per record", cheap, float(cheap.cost_per_record_usd or 0.0)))
+    timed = [r for r in usable if r.time_per_record_s is not None]
+    if timed:
+        fast = min(timed, key=lambda r: (r.time_per_record_s, -(r.f1 or 0.0), r.id))
+        picks.append(Pick("Fastest per record", fast, float(fast.time_per_record_s or 0.0)))
+    return picks
+
+
+def consecutive_pairs(runs: list[Run]) -> list[tuple[int, int]]:
+    """(a, b) for each run b whose parent a is also exported (else the run before b in its
+    experiment), in run order."""
+    ids = {r.id for r in runs}
+    last_in_experiment: dict[str, int] = {}
+    pairs: list[tuple[int, int]] = []
+    for run in runs:
+        if run.parent_id is not None and run.parent_id in ids:
+            pairs.append((run.parent_id, run.id))
+        elif run.experiment in last_in_experiment:
+            pairs.append((last_in_experiment[run.experiment], run.id))
+        last_in_experiment[run.experiment] = run.id
+    return pairs
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def _comparisons(
+    ledger: Ledger, runs: list[Run], redactor: Redactor, limit: int
+) -> tuple[list[PairComparison] | None, int]:
+    module = optional_module("compare")
+    if module is None or not hasattr(module, "compare_runs"):
+        return None, 0
+    pairs = consecutive_pairs([r for r in runs if r.status == "ok"])
+    left_out = max(len(pairs) - limit, 0)
+    out: list[PairComparison] = []
+    for a, b in pairs[left_out:]:
+        try:
+            result = _plain(module.compare_runs(ledger, [a], [b]))
+        except LedgerError as exc:
+            out.append(PairComparison(a, b, error=redactor.text(str(exc))))
+            continue
+        verdict = result.get("verdict") if isinstance(result, dict) else None
+        flags = result.get("flags") if isinstance(result, dict) else None
+        out.append(PairComparison(
+            a, b,
+            verdict=redactor.value(verdict) if isinstance(verdict, dict) else None,
+            flags=[redactor.value(_plain(f)) for f in (flags or []) if isinstance(_plain(f), dict)],
+        ))
+    return out, left_out
+
+
+def _tripped(ledger: Ledger, redactor: Redactor) -> dict[int, list[str]]:
+    """decision id -> messages of the reversal triggers later runs tripped."""
+    module = optional_module("decisions")
+    if module is None or not hasattr(module, "tripped_triggers"):
+        return {}
+    out: dict[int, list[str]] = {}
+    for item in module.tripped_triggers(ledger):
+        data = _plain(item)
+        if not isinstance(data, dict):
+            continue
+        decision = data.get("decision_id", data.get("decision"))
+        if isinstance(decision, dict):
+            decision = decision.get("id")
+        if not isinstance(decision, int):
+            continue
+        message = data.get("message") or data.get("trigger") or data.get("revisit_when") or "tripped"
+        run_id = data.get("run_id", data.get("run"))
+        if isinstance(run_id, int) and str(run_id) not in str(message):
+            message = f"run {run_id}: {message}"
+        out.setdefault(decision, []).append(redactor.text(str(message)))
+    return out
+
+
+def decision_rows(ledger: Ledger, runs: list[Run], redactor: Redactor) -> list[DecisionRow]:
+    """The decisions about any of ``runs``, oldest first, with the triggers later runs tripped."""
+    ids = {r.id for r in runs}
+    tripped = _tripped(ledger, redactor)
+    out = []
+    for row in ledger.runs(kind="decision"):
+        if not ids.intersection(row.refs):
+            continue
+        body = redactor.value(row.body)
+        why = body.get("why") or row.hypothesis or row.notes
+        out.append(DecisionRow(
+            id=row.id, created_at=row.created_at, refs=list(row.refs),
+            why=str(why or ""), revisit_when=str(body.get("revisit_when") or ""),
+            tripped=tripped.get(row.id, []),
+        ))
+    return out
+
+
+def build_report(
+    ledger: Ledger,
+    runs: list[Run],
+    redactor: Redactor,
+    *,
+    title: str,
+    max_comparisons: int = MAX_COMPARISONS,
+) -> Report:
+    verify = ledger.verify()
+    comparisons, left_out = _comparisons(ledger, runs, redactor, max_comparisons)
+    pareto, dims = _pareto(runs)
+    return Report(
+        title=redactor.text(title),
+        generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        ledger_name=redactor.text(ledger.path.name),
+        runs=runs,
+        picks=_picks(runs),
+        pareto=pareto,
+        pareto_dims=dims,
+        comparisons=comparisons,
+        comparisons_left_out=left_out,
+        decisions=decision_rows(ledger, runs, redactor),
+        head_id=verify.head_id,
+        head_hash=verify.head_hash,
+        verified=verify.ok,
+        verify_problems=[redactor.text(p) for p in verify.problems],
+        rows_checked=verify.runs_checked,
+    )
