@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core
+from . import core, tui
 
 app = typer.Typer(
     name="ledger",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 
 core.register(app)
+tui.register(app)
 
 
 def main() -> None:
