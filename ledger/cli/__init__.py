@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, tui
+from . import core, export, tui
 
 app = typer.Typer(
     name="ledger",
@@ -21,6 +21,7 @@ app = typer.Typer(
 
 core.register(app)
 tui.register(app)
+export.register(app)
 
 
 def main() -> None:

@@ -275,3 +275,10 @@ def build_report(
         verify_problems=[redactor.text(p) for p in verify.problems],
         rows_checked=verify.runs_checked,
     )
+
+
+def report_title(runs: list[Run], experiment: str | None) -> str:
+    experiments = sorted({r.experiment for r in runs})
+    if experiment is not None or len(experiments) == 1:
+        return f"Experiment report: {experiment or experiments[0]}"
+    return f"Experiment report: {len(experiments)} experiments"

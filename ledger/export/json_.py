@@ -1,0 +1,82 @@
+"""JSON: the run documents that ``ledger log`` reads back, so that a ledger round-trips.
+
+The file is ``{"ledger_export": {...}, "runs": [run document, ...]}`` (``ledger log`` reads a
+``runs`` list). The exported pipeline runs come with the decision, analysis and correction rows
+about them (all rows when the whole ledger is exported), in id order. Each document carries its
+``uid``, ``parent_uid`` and ``refs_uids``, so ``ledger log`` links them to the right rows in the
+target ledger even when ids differ there. A run whose parent is not exported loses that link (the
+target ledger then takes the experiment's previous run as the parent, as for any appended run).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from ..document import run_to_document
+from ..model import Run
+from ..store import Ledger
+from .safe import Redactor
+
+
+def rows_to_export(ledger: Ledger, runs: list[Run], whole_ledger: bool) -> list[Run]:
+    """The exported runs plus the non-run rows whose refs are all among them, in id order."""
+    if whole_ledger:
+        return ledger.runs(kind=None)
+    ids = {r.id for r in runs}
+    extra = [
+        row for row in ledger.runs(kind=None)
+        if row.kind != "run" and row.refs and set(row.refs) <= ids
+    ]
+    return sorted([*runs, *extra], key=lambda r: r.id)
+
+
+def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[str, Any]]:
+    uids = {r.id: r.uid for r in rows}
+    prompt_cache: dict[str, str] = {}
+
+    def prompt(sha: str) -> str:
+        if sha not in prompt_cache:
+            text = ledger.prompt_text(sha)
+            prompt_cache[sha] = "" if text is None else text
+        return prompt_cache[sha]
+
+    docs = []
+    for row in rows:
+        records = ledger.records(row.id) if row.record_count else None
+        texts = {name: prompt(sha) for name, sha in row.prompts.items()}
+        doc = run_to_document(row, records, texts, uids.get)
+        if row.parent_id is not None and row.parent_id not in uids:
+            # The parent stays behind: its id means nothing in another ledger.
+            doc["parent"] = None
+            doc.pop("parent_uid", None)
+        recs = doc.pop("records", None)
+        doc = redactor.value(doc)
+        if recs is not None:
+            doc["records"] = recs  # secret values in records are scrubbed in the serialized text
+        docs.append(doc)
+    return docs
+
+
+def write(
+    ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
+    experiment: str | None = None, whole_ledger: bool = False,
+) -> None:
+    rows = rows_to_export(ledger, runs, whole_ledger)
+    head_id, head_hash = ledger.head()
+    payload = {
+        "ledger_export": {
+            "format": 1,
+            "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source": redactor.text(ledger.path.name),
+            "chain_head": {"id": head_id, "hash": head_hash},
+            "whole_ledger": whole_ledger,
+            "runs": len(runs),
+            "rows": len(rows),
+        },
+        "runs": documents(ledger, rows, redactor),
+    }
+    text = json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False)
+    paths[0].write_text(redactor.serialized(text) + "\n", encoding="utf-8")

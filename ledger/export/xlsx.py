@@ -1,0 +1,128 @@
+"""XLSX: sheets ``runs`` (one typed row per run), ``per_class``, ``decisions`` and ``about``.
+
+Numbers are numeric cells with number formats (ratios 0.000, dollars, seconds); the header row is
+frozen and columns have widths. Text is always a string cell (``data_type 's'``): a hypothesis
+such as ``=HYPERLINK(...)`` is shown as typed, never evaluated, and carries Excel's "quote prefix"
+so that editing the cell keeps it text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+from ..model import Run
+from ..store import Ledger
+from .json_ import rows_to_export
+from .rows import COLUMNS, PER_CLASS_COLUMNS, per_class_rows, run_row
+from .safe import FORMULA_START, Redactor
+
+NUMBER_FORMATS = {
+    "int": "0",
+    "ratio": "0.000",
+    "usd": '"$"#,##0.000000',
+    "seconds": "0.000",
+    "ms": "0.0",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
+}
+MAX_CELL = 32767  # Excel's limit on the characters of one cell
+
+
+def _parse_time(text: str) -> _dt.datetime | None:
+    try:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+class _Sheet:
+    """A write-only sheet with typed cells and a frozen, bold header."""
+
+    def __init__(self, wb: Any, title: str, headers: list[str], kinds: list[str], widths: list[int]) -> None:
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        self.ws = wb.create_sheet(title)
+        self.kinds = kinds
+        self.ws.freeze_panes = "A2"
+        for i, width in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(i)].width = width
+        bold = Font(bold=True)
+        self.ws.append([self._text(h, font=bold) for h in headers])
+
+    def _text(self, value: str, font: Any = None) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        text = value[:MAX_CELL]
+        cell = WriteOnlyCell(self.ws, value=text)
+        cell.data_type = "s"  # never "f": text that looks like a formula stays text
+        if text.startswith(FORMULA_START):
+            cell.quotePrefix = True
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def _number(self, value: Any, kind: str) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.number_format = NUMBER_FORMATS[kind]
+        return cell
+
+    def append(self, values: list[Any]) -> None:
+        cells: list[Any] = []
+        for value, kind in zip(values, self.kinds, strict=True):
+            if value is None:
+                cells.append(None)
+            elif kind == "text":
+                cells.append(self._text(str(value)))
+            elif kind == "datetime":
+                parsed = _parse_time(str(value))
+                cells.append(self._text(str(value)) if parsed is None else self._number(parsed, kind))
+            else:
+                cells.append(self._number(value, kind))
+        self.ws.append(cells)
+
+
+def write(
+    ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
+    experiment: str | None = None, whole_ledger: bool = False,
+) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    kinds = ["datetime" if c.name == "created_at" else c.kind for c in COLUMNS]
+    sheet = _Sheet(wb, "runs", [c.header for c in COLUMNS], kinds, [c.width for c in COLUMNS])
+    for run in runs:
+        row = run_row(run, redactor)
+        sheet.append([row[c.name] for c in COLUMNS])
+
+    names = [name for name, _ in PER_CLASS_COLUMNS]
+    per_class = _Sheet(wb, "per_class", names, [k for _, k in PER_CLASS_COLUMNS],
+                       [8, 16, 18, 10, 10, 10, 9, 10, 8, 8, 8])
+    for run in runs:
+        for row in per_class_rows(run, redactor):
+            per_class.append([row[n] for n in names])
+
+    decisions = _Sheet(wb, "decisions", ["decision", "created (UTC)", "about runs", "why", "revisit when"],
+                       ["int", "datetime", "text", "text", "text"], [9, 20, 14, 60, 30])
+    for row in rows_to_export(ledger, runs, whole_ledger):
+        if row.kind != "decision":
+            continue
+        body = redactor.value(row.body)
+        decisions.append([
+            row.id, row.created_at, ", ".join(map(str, row.refs)),
+            str(body.get("why") or row.hypothesis or ""), str(body.get("revisit_when") or ""),
+        ])
+
+    head_id, head_hash = ledger.head()
+    about = _Sheet(wb, "about", ["field", "value"], ["text", "text"], [18, 80])
+    about.append(["ledger", redactor.text(ledger.path.name)])
+    about.append(["generated (UTC)", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")])
+    about.append(["runs exported", str(len(runs))])
+    about.append(["chain head", f"{head_id}:{head_hash}"])
+    about.append(["check later", f"ledger verify --expect-head {head_id}:{head_hash}"])
+    about.append(["metrics", "computed by the ledger from each run's per-record outcomes; "
+                  "precision/recall/F1 are the positive class's"])
+    wb.save(paths[0])
