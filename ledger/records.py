@@ -132,7 +132,7 @@ class Records:
                 if column is None:
                     column = numeric[key] = [_NAN] * index
                 column.append(value)
-            for key, column in numeric.items():
+            for column in numeric.values():
                 if len(column) == index:
                     column.append(_NAN)
         return cls._checked(

@@ -265,11 +265,11 @@ def records(
     header = ["id", "label", "prediction", *(["stratum"] if recs.strata is not None else []), *names]
     writer.writerow(header)
     for i in range(len(recs)):
-        row: list[Any] = [recs.ids[i], recs.labels[i], recs.predictions[i]]
+        cells: list[Any] = [recs.ids[i], recs.labels[i], recs.predictions[i]]
         if recs.strata is not None:
-            row.append(recs.strata[i] or "")
-        row.extend("" if recs.numeric[n][i] != recs.numeric[n][i] else recs.numeric[n][i] for n in names)
-        writer.writerow([_csv_safe(v) for v in row])
+            cells.append(recs.strata[i] or "")
+        cells.extend("" if recs.numeric[n][i] != recs.numeric[n][i] else recs.numeric[n][i] for n in names)
+        writer.writerow([_csv_safe(v) for v in cells])
 
 
 def _csv_safe(value: Any) -> Any:

@@ -109,7 +109,7 @@ def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_unknown_run_is_a_clear_error(ledger: Ledger) -> None:
     ledger.append(make_run())
-    with pytest.raises(RunNotFound, match="no run 7 .*1 to 1"):
+    with pytest.raises(RunNotFound, match=r"no run 7 .*1 to 1"):
         ledger.get(7)
 
 
