@@ -109,21 +109,23 @@ def lbeta(a: float, b: float) -> float:
 
 def betainc(a: float, b: float, x: float) -> float:
     """The regularized incomplete beta function I_x(a, b), for a, b > 0 and 0 <= x <= 1."""
+    return _ibeta(a, b, x, 1.0 - x)
+
+
+def _ibeta(a: float, b: float, x: float, y: float) -> float:
+    """I_x(a, b) given both x and y = 1 - x (each exact), so neither is lost to rounding."""
     if a <= 0 or b <= 0:
         raise ValueError("betainc needs a > 0 and b > 0")
     if x <= 0.0:
         return 0.0
-    if x >= 1.0:
+    if y <= 0.0:
         return 1.0
-    log_front = a * math.log(x) + b * math.log1p(-x) - lbeta(a, b)
+    log_x = math.log1p(-y) if y < 0.5 else math.log(x)
+    log_y = math.log1p(-x) if x < 0.5 else math.log(y)
+    log_front = a * log_x + b * log_y - lbeta(a, b)
     if x < (a + 1.0) / (a + b + 2.0):
         return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def _betainc_upper(a: float, b: float, x: float) -> float:
-    """1 - I_x(a, b), accurate when it is tiny."""
-    return betainc(b, a, 1.0 - x) if 0.0 < x < 1.0 else (1.0 if x <= 0.0 else 0.0)
+    return 1.0 - math.exp(log_front) * _betacf(b, a, y) / b
 
 
 def t_sf(t: float, df: float) -> float:
@@ -134,14 +136,15 @@ def t_sf(t: float, df: float) -> float:
         return norm_sf(t)
     if math.isinf(t):
         return 0.0 if t > 0 else 1.0
-    # P(|T| > |t|) = I_{df/(df+t^2)}(df/2, 1/2); computed without cancellation for small t.
-    t2 = t * t
-    x = df / (df + t2)
-    if x < 0.5:
-        tail2 = betainc(df / 2.0, 0.5, x)
-    else:
-        tail2 = _betainc_upper(0.5, df / 2.0, t2 / (df + t2))
+    tail2 = _t_two_tail(t, df)
     return 0.5 * tail2 if t > 0 else 1.0 - 0.5 * tail2
+
+
+def _t_two_tail(t: float, df: float) -> float:
+    """P(|T| > |t|) = I_x(df/2, 1/2) with x = df / (df + t^2) and 1 - x = t^2 / (df + t^2)."""
+    t2 = t * t
+    den = df + t2
+    return _ibeta(df / 2.0, 0.5, df / den, t2 / den)
 
 
 def t_cdf(t: float, df: float) -> float:
@@ -156,11 +159,7 @@ def t_two_sided_p(t: float, df: float) -> float:
         return math.erfc(abs(t) / math.sqrt(2.0))
     if math.isinf(t):
         return 0.0
-    t2 = t * t
-    x = df / (df + t2)
-    if x < 0.5:
-        return min(1.0, betainc(df / 2.0, 0.5, x))
-    return min(1.0, _betainc_upper(0.5, df / 2.0, t2 / (df + t2)))
+    return min(1.0, _t_two_tail(t, df))
 
 
 def t_pdf(t: float, df: float) -> float:
@@ -404,7 +403,9 @@ def wilson_interval(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     centre = p + z2 / (2 * n)
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
     den = 1 + z2 / n
-    return max(0.0, (centre - half) / den), min(1.0, (centre + half) / den)
+    low = 0.0 if x == 0 else max(0.0, (centre - half) / den)
+    high = 1.0 if x == n else min(1.0, (centre + half) / den)
+    return low, high
 
 
 def newcombe_interval(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) -> tuple[float, float]:
