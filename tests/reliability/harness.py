@@ -1,0 +1,301 @@
+"""Workloads shared by the reliability tests (reduced size) and ``bench/torture.py`` (full size).
+
+Every workload runs real processes against a real SQLite file and returns a plain dict of what it
+observed; the callers assert on it (tests) or write it to docs/reliability.md (torture). The child
+roles run as ``python -m tests.reliability.harness ROLE ...`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---- child roles ---------------------------------------------------------------------------
+
+
+def _small_run(experiment: str, uid: str, n_records: int, seed: int) -> Any:
+    from ledger import Records, RunInput
+
+    rng = random.Random(seed)
+    labels = ["wrong" if rng.random() < 0.1 else "ok" for _ in range(n_records)]
+    preds = [lab if rng.random() < 0.9 else ("ok" if lab == "wrong" else "wrong") for lab in labels]
+    records = Records.from_columns(
+        [f"r{i}" for i in range(n_records)], labels, preds,
+        numeric={
+            "cost_usd": [rng.uniform(0, 0.001) for _ in range(n_records)],
+            "latency_ms": [rng.uniform(5, 80) for _ in range(n_records)],
+            "scores.flag": [rng.random() for _ in range(n_records)],
+        },
+    )
+    return RunInput(
+        experiment=experiment, uid=uid, hypothesis=f"run {uid}", records=records,
+        positive_label="wrong", params={"worker": uid.split("-")[0], "seed": seed},
+    )
+
+
+def role_writer(db: str, worker: str, count: int, n_records: int, out: str) -> None:
+    """Append ``count`` runs (uids ``{worker}-{i}``); write latencies and lock errors to ``out``."""
+    from ledger import Ledger, LedgerError, LedgerLocked
+
+    latencies: list[float] = []
+    lock_errors = 0
+    other_errors: list[str] = []
+    with Ledger(db) as ledger:
+        for i in range(count):
+            run = _small_run(f"exp-{worker}", f"{worker}-{i}", n_records, hash((worker, i)) & 0xFFFF)
+            start = time.perf_counter()
+            try:
+                ledger.append(run)
+            except LedgerLocked:
+                lock_errors += 1
+                continue
+            except LedgerError as exc:
+                other_errors.append(str(exc))
+                continue
+            latencies.append(time.perf_counter() - start)
+    Path(out).write_text(json.dumps({
+        "latencies": latencies, "lock_errors": lock_errors, "other_errors": other_errors,
+    }))
+
+
+def role_reader(db: str, stop: str, out: str) -> None:
+    """List, read the newest run's records and check the chain prefix until ``stop`` exists."""
+    from ledger import Ledger, LedgerError
+
+    reads = 0
+    errors: list[str] = []
+    with Ledger(db) as ledger:
+        while not os.path.exists(stop):
+            try:
+                rows = ledger.summaries(kind=None)
+                if rows:
+                    ledger.records(rows[-1]["id"])
+                ids = [r["id"] for r in rows]
+                if ids != list(range(1, len(ids) + 1)):
+                    errors.append(f"reader saw a gap: {len(ids)} rows, max id {max(ids)}")
+                reads += 1
+            except LedgerError as exc:
+                errors.append(str(exc))
+    Path(out).write_text(json.dumps({"reads": reads, "errors": errors}))
+
+
+def role_exporter(db: str, stop: str, out: str) -> None:
+    """Export every run as run documents, repeatedly, until ``stop`` exists; each export must be
+    a consistent snapshot (a gapless, chained prefix of the ledger)."""
+    from ledger import Ledger, LedgerError
+    from ledger.document import run_to_document
+
+    exports = 0
+    errors: list[str] = []
+    last_size = 0
+    with Ledger(db) as ledger:
+        while not os.path.exists(stop):
+            try:
+                ledger.conn.execute("BEGIN")  # one read snapshot for the whole export
+                try:
+                    docs = [
+                        run_to_document(run, ledger.records(run.id), {})
+                        for run in ledger.runs(kind=None)
+                    ]
+                finally:
+                    ledger.conn.execute("COMMIT")
+                text = json.dumps(docs)
+                prev = "0" * 64
+                for index, doc in enumerate(docs, start=1):
+                    if doc["id"] != index or doc["prev_hash"] != prev:
+                        errors.append(f"export {exports}: chain broken at run {doc['id']}")
+                        break
+                    prev = doc["hash"]
+                last_size = len(text)
+                exports += 1
+            except LedgerError as exc:
+                errors.append(str(exc))
+    Path(out).write_text(json.dumps({"exports": exports, "errors": errors, "last_bytes": last_size}))
+
+
+def role_crash_writer(db: str, prefix: str, n_records: int) -> None:
+    """Append runs forever, printing ``uid id`` (flushed) after each append returns."""
+    from ledger import Ledger
+
+    with Ledger(db) as ledger:
+        print("ready", flush=True)
+        i = 0
+        while True:
+            run = ledger.append(_small_run("crash", f"{prefix}-{i}", n_records, i))
+            sys.stdout.write(f"{run.uid} {run.id}\n")
+            sys.stdout.flush()
+            i += 1
+
+
+def role_hold_lock(db: str, seconds: str) -> None:
+    """Hold the write lock (BEGIN IMMEDIATE) for ``seconds``, announcing it on stdout."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    print("locked", flush=True)
+    time.sleep(float(seconds))
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+ROLES = {
+    "writer": lambda a: role_writer(a[0], a[1], int(a[2]), int(a[3]), a[4]),
+    "reader": lambda a: role_reader(a[0], a[1], a[2]),
+    "exporter": lambda a: role_exporter(a[0], a[1], a[2]),
+    "crash_writer": lambda a: role_crash_writer(a[0], a[1], int(a[2])),
+    "hold_lock": lambda a: role_hold_lock(a[0], a[1]),
+}
+
+
+def spawn(role: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.harness", role, *args],
+        cwd=ROOT, text=True, **kwargs,
+    )
+
+
+# ---- workloads -----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def concurrency(workdir: Path, writers: int = 8, per_writer: int = 50, n_records: int = 50,
+                readers: int = 2) -> dict[str, Any]:
+    """``writers`` processes append ``per_writer`` runs each while ``readers`` readers and one
+    exporter run; returns what the ledger holds afterwards and what every process saw."""
+    from ledger import Ledger
+
+    db = workdir / "concurrency.db"
+    Ledger(db, create=True).close()
+    stop = workdir / "stop"
+    start = time.perf_counter()
+    side = [spawn("reader", str(db), str(stop), str(workdir / f"reader{i}.json")) for i in range(readers)]
+    side.append(spawn("exporter", str(db), str(stop), str(workdir / "exporter.json")))
+    procs = [
+        spawn("writer", str(db), f"w{k}", str(per_writer), str(n_records), str(workdir / f"writer{k}.json"))
+        for k in range(writers)
+    ]
+    codes = [p.wait(timeout=1800) for p in procs]
+    wall = time.perf_counter() - start
+    stop.touch()
+    side_codes = [p.wait(timeout=120) for p in side]
+    outs = [json.loads((workdir / f"writer{k}.json").read_text()) for k in range(writers)]
+    reads = [json.loads((workdir / f"reader{i}.json").read_text()) for i in range(readers)]
+    export = json.loads((workdir / "exporter.json").read_text())
+    latencies = [x for o in outs for x in o["latencies"]]
+    with Ledger(db) as ledger:
+        rows = ledger.summaries(kind=None)
+        uids = [r.uid for r in ledger.runs(kind=None)]
+        report = ledger.verify()
+    expected = {f"w{k}-{i}" for k in range(writers) for i in range(per_writer)}
+    ids = [r["id"] for r in rows]
+    return {
+        "writers": writers, "per_writer": per_writer, "readers": readers, "n_records": n_records,
+        "exit_codes": codes + side_codes,
+        "runs": len(rows),
+        "expected": len(expected),
+        "lost": len(expected - set(uids)),
+        "duplicates": len(uids) - len(set(uids)),
+        "gaps": (max(ids) - len(ids)) if ids else 0,
+        "ids_contiguous": ids == list(range(1, len(ids) + 1)),
+        "verify_ok": report.ok,
+        "verify_problems": report.problems[:3],
+        "lock_errors": sum(o["lock_errors"] for o in outs),
+        "other_errors": [e for o in outs for e in o["other_errors"]][:3],
+        "reader_reads": sum(r["reads"] for r in reads),
+        "reader_errors": [e for r in reads for e in r["errors"]][:3],
+        "exports": export["exports"],
+        "export_errors": export["errors"][:3],
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        "max_ms": 1000 * max(latencies) if latencies else float("nan"),
+        "wall_s": wall,
+    }
+
+
+def check_ledger(db: Path) -> dict[str, Any]:
+    """Open ``db`` the way a user would and report integrity_check, verify and the stored uids."""
+    from ledger import Ledger
+
+    conn = sqlite3.connect(db)
+    integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    conn.close()
+    with Ledger(db) as ledger:
+        report = ledger.verify()
+        runs = ledger.runs(kind=None)
+        partial = [
+            r.id for r in runs
+            if r.record_count and len(ledger.records(r.id)) != r.record_count
+        ]
+    cli = subprocess.run(
+        [str(Path(sys.executable).with_name("ledger")), "verify", "--db", str(db)],
+        capture_output=True, text=True, check=False,
+    )
+    return {
+        "integrity": integrity, "verify_ok": report.ok, "problems": report.problems[:3],
+        "cli_verify_exit": cli.returncode, "uids": {r.uid: r.id for r in runs},
+        "partial": partial, "count": len(runs),
+    }
+
+
+def crashes(workdir: Path, kills: int = 10, n_records: int = 500, seed: int = 0,
+            max_delay_s: float = 0.4) -> dict[str, Any]:
+    """Start a writer, ``kill -9`` it at a random moment, check the ledger; ``kills`` times."""
+    from ledger import Ledger
+
+    rng = random.Random(seed)
+    db = workdir / "crash.db"
+    Ledger(db, create=True).close()
+    acknowledged: dict[str, int] = {}
+    failures: list[str] = []
+    for k in range(kills):
+        proc = spawn("crash_writer", str(db), f"k{k}", str(n_records),
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        if first != "ready":
+            failures.append(f"kill {k}: writer did not start: {first!r} {proc.stderr.read() if proc.stderr else ''}")
+            proc.kill()
+            proc.wait()
+            continue
+        time.sleep(rng.uniform(0, max_delay_s))
+        os.kill(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                acknowledged[parts[0]] = int(parts[1])
+        state = check_ledger(db)
+        missing = [u for u in acknowledged if u not in state["uids"]]
+        wrong_id = [u for u, i in acknowledged.items() if state["uids"].get(u, i) != i]
+        if state["integrity"] != "ok" or not state["verify_ok"] or state["cli_verify_exit"] != 0:
+            failures.append(f"kill {k}: ledger damaged: {state['integrity']} {state['problems']}")
+        if missing or wrong_id or state["partial"]:
+            failures.append(f"kill {k}: missing {missing[:3]} wrong id {wrong_id[:3]} partial {state['partial'][:3]}")
+    final = check_ledger(db)
+    return {
+        "kills": kills, "acknowledged": len(acknowledged), "stored": final["count"],
+        "unacknowledged_stored": final["count"] - len(acknowledged),
+        "failures": failures, "verify_ok": final["verify_ok"], "integrity": final["integrity"],
+    }
+
+
+if __name__ == "__main__":
+    ROLES[sys.argv[1]](sys.argv[2:])
