@@ -1,0 +1,95 @@
+"""Messages that workers post to screens: plain data only (no Run objects, no connections)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from .data import ComparisonView, RunDetail, RunRow
+
+
+@dataclass
+class RunsLoaded(Message):
+    """The first full read of the ledger (or a reload)."""
+
+    rows: list[RunRow]
+    head_id: int | None
+
+
+@dataclass
+class RunsAppended(Message):
+    """Rows appended by anyone since ``head_id`` was last seen."""
+
+    rows: list[RunRow]
+    head_id: int | None
+
+
+@dataclass
+class AlertsLoaded(Message):
+    """Runs that carry a compare flag or trip a decision's reversal trigger: id -> why."""
+
+    alerts: dict[int, str]
+    trips: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DetailLoaded(Message):
+    detail: RunDetail
+
+
+@dataclass
+class ComparisonLoaded(Message):
+    view: ComparisonView
+    text: str
+    a_ids: list[int]
+    b_ids: list[int]
+
+
+@dataclass
+class SweepLoaded(Message):
+    run_id: int
+    score: str
+    scores: list[str]
+    points: list[Any]
+    average_precision: float | None
+    recommended_index: int | None
+
+
+@dataclass
+class SweepRecorded(Message):
+    analysis_id: int
+
+
+@dataclass
+class LaunchProgress(Message):
+    done: int
+    total: int
+    message: str
+
+
+@dataclass
+class LaunchFinished(Message):
+    run_ids: list[int]
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class DecisionRecorded(Message):
+    decision_id: int
+    run_id: int
+
+
+@dataclass
+class ExportFinished(Message):
+    path: str
+
+
+@dataclass
+class WorkFailed(Message):
+    """A worker's ledger call raised a domain error: shown, never swallowed."""
+
+    what: str
+    error: str

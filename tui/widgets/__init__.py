@@ -1,0 +1,1 @@
+"""Widgets grouped by feature: the runs table, plots, metric panels."""
