@@ -62,9 +62,12 @@ def select_runs(ledger: Ledger, runs: list[int] | None = None, experiment: str |
         wanted = sorted(set(runs))
         if not wanted:
             raise UsageError("--runs names no run; write e.g. 12,15,17 or 12-17")
-        for run_id in wanted:
-            if not ledger.exists(run_id):
-                raise RunNotFound(ledger._unknown(run_id))
+        last = ledger.head()[0] or 0
+        missing = [i for i in wanted if i > last or not ledger.exists(i)]
+        if missing:
+            names = _span(missing)
+            have = f"rows are numbered 1 to {last}" if last else "the ledger is empty"
+            raise RunNotFound(f"no run {names} in {ledger.path} ({have}); `ledger ls` lists them")
         selected = ledger.runs(ids=wanted, experiment=experiment, kind="run")
     else:
         selected = ledger.runs(experiment=experiment, kind="run")
@@ -78,6 +81,20 @@ def select_runs(ledger: Ledger, runs: list[int] | None = None, experiment: str |
         detail = " among " + " in ".join(what) if what else " in the ledger"
         raise UsageError(f"no pipeline runs to export{detail}; `ledger ls` lists them")
     return selected
+
+
+def _span(ids: list[int]) -> str:
+    """``[3, 11, 12, 13]`` -> ``3, 11-13``."""
+    parts: list[str] = []
+    start = prev = ids[0]
+    for i in [*ids[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ", ".join(parts)
 
 
 def check_target(fmt: str, path: Path, force: bool) -> None:

@@ -140,7 +140,7 @@ def line_chart(
                         f"{html_text(mark_label)}</title></circle>"
                     )
     # Legend, right-aligned on the title line.
-    x = WIDTH - RIGHT
+    x: float = WIDTH - RIGHT
     legend: list[tuple[str, str, bool, bool]] = [(s.name, s.color, s.dashed, False) for s in series]
     if marked_set and mark_label:
         legend.append((mark_label, series[0].color, False, True))

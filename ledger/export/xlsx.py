@@ -107,13 +107,13 @@ def write(
 
     decisions = _Sheet(wb, "decisions", ["decision", "created (UTC)", "about runs", "why", "revisit when"],
                        ["int", "datetime", "text", "text", "text"], [9, 20, 14, 60, 30])
-    for row in rows_to_export(ledger, runs, whole_ledger):
-        if row.kind != "decision":
+    for entry in rows_to_export(ledger, runs, whole_ledger):
+        if entry.kind != "decision":
             continue
-        body = redactor.value(row.body)
+        body = redactor.value(entry.body)
         decisions.append([
-            row.id, row.created_at, ", ".join(map(str, row.refs)),
-            str(body.get("why") or row.hypothesis or ""), str(body.get("revisit_when") or ""),
+            entry.id, entry.created_at, ", ".join(map(str, entry.refs)),
+            str(body.get("why") or entry.hypothesis or ""), str(body.get("revisit_when") or ""),
         ])
 
     head_id, head_hash = ledger.head()
