@@ -11,7 +11,7 @@ from .data import ComparisonView, RunDetail, RunRow
 
 
 @dataclass
-class RunsLoaded(Message):
+class RunsLoaded(Message, bubble=False):
     """The first full read of the ledger (or a reload)."""
 
     rows: list[RunRow]
@@ -19,7 +19,7 @@ class RunsLoaded(Message):
 
 
 @dataclass
-class RunsAppended(Message):
+class RunsAppended(Message, bubble=False):
     """Rows appended by anyone since ``head_id`` was last seen."""
 
     rows: list[RunRow]
@@ -27,7 +27,7 @@ class RunsAppended(Message):
 
 
 @dataclass
-class AlertsLoaded(Message):
+class AlertsLoaded(Message, bubble=False):
     """Runs that carry a compare flag or trip a decision's reversal trigger: id -> why."""
 
     alerts: dict[int, str]
@@ -35,12 +35,12 @@ class AlertsLoaded(Message):
 
 
 @dataclass
-class DetailLoaded(Message):
+class DetailLoaded(Message, bubble=False):
     detail: RunDetail
 
 
 @dataclass
-class ComparisonLoaded(Message):
+class ComparisonLoaded(Message, bubble=False):
     view: ComparisonView
     text: str
     a_ids: list[int]
@@ -48,7 +48,7 @@ class ComparisonLoaded(Message):
 
 
 @dataclass
-class SweepLoaded(Message):
+class SweepLoaded(Message, bubble=False):
     run_id: int
     score: str
     scores: list[str]
@@ -58,37 +58,37 @@ class SweepLoaded(Message):
 
 
 @dataclass
-class SweepRecorded(Message):
+class SweepRecorded(Message, bubble=False):
     analysis_id: int
 
 
 @dataclass
-class LaunchProgress(Message):
+class LaunchProgress(Message, bubble=False):
     done: int
     total: int
     message: str
 
 
 @dataclass
-class LaunchFinished(Message):
+class LaunchFinished(Message, bubble=False):
     run_ids: list[int]
     status: str
     error: str | None = None
 
 
 @dataclass
-class DecisionRecorded(Message):
+class DecisionRecorded(Message, bubble=False):
     decision_id: int
     run_id: int
 
 
 @dataclass
-class ExportFinished(Message):
+class ExportFinished(Message, bubble=False):
     path: str
 
 
 @dataclass
-class WorkFailed(Message):
+class WorkFailed(Message, bubble=False):
     """A worker's ledger call raised a domain error: shown, never swallowed."""
 
     what: str

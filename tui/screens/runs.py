@@ -65,7 +65,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="type to filter runs (status:failed exp:NAME id:>100) — esc clears",
-                    id="filter")
+                    id="filter", select_on_focus=False)
         yield RunsTable(id="runs")
         yield Static("loading…", id="status")
         yield Footer(compact=True)

@@ -1,0 +1,207 @@
+"""The runs table: loading, newest row in view, filtering by typing, sorting, marks, polling,
+detail, help and quitting. Pilot tests asserting on state and on the messages the workers post."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, RunInput
+from tests.conftest import make_records
+from tui.app import make_app
+from tui.messages import RunsAppended, RunsLoaded
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from tui.screens.runs import RunsScreen
+
+pytestmark = pytest.mark.anyio
+
+
+async def wait_loaded(pilot, screen: RunsScreen) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        if screen.loaded and not screen.workers:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def table_ids(screen: RunsScreen) -> list[int]:
+    return [int(key.value) for key in screen.table.rows]  # type: ignore[arg-type]
+
+
+async def test_opens_with_every_run_and_the_newest_under_the_cursor(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        assert table_ids(screen) == [1, 2, 3, 4, 5, 6]
+        assert screen.table.cursor_id == 6
+        loaded = [m for m in seen if isinstance(m, RunsLoaded)]
+        assert len(loaded) == 1 and loaded[0].head_id == 6
+        row = screen.table.get_row("5")
+        assert "failed" in str(row[9])
+        assert app.sub_title == "tui.db"
+
+
+async def test_typing_filters_and_escape_clears(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press("r", "e", "r")  # 'r' is not a command key: typing starts the filter
+        assert screen.filter_text == "rer"
+        assert table_ids(screen) == [4, 5, 6]
+        await pilot.press("escape")
+        assert screen.filter_text == ""
+        assert table_ids(screen) == [1, 2, 3, 4, 5, 6]
+        assert screen.focused is screen.table
+        await pilot.press("slash", *"status:failed", "enter")
+        assert table_ids(screen) == [5]
+        assert screen.focused is screen.table
+
+
+async def test_sort_by_any_column_and_reverse(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press("o")
+        assert screen.sort_key == "experiment"
+        assert table_ids(screen) == [1, 2, 3, 4, 5, 6]
+        screen.set_sort("f1", False)
+        await pilot.pause()
+        # ascending F1, the failed run (no F1) last
+        assert table_ids(screen) == [2, 6, 4, 3, 1, 5]
+        await pilot.press("O")
+        assert screen.sort_reverse
+        assert table_ids(screen) == [1, 3, 4, 6, 2, 5]
+        # the cursor stays on the run it was on
+        assert screen.table.cursor_id == 6
+
+
+async def test_marks_toggle_and_move_down(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        screen.table.move_cursor(row=0)
+        await pilot.press("space", "space", "b")
+        assert screen.marks == {1: "A", 2: "A", 3: "B"}
+        assert str(screen.table.get_cell("1", "mark")) == "A"
+        assert str(screen.table.get_cell("3", "mark")) == "B"
+        screen.table.move_cursor(row=0)
+        await pilot.press("space")
+        assert screen.marks == {2: "A", 3: "B"}
+        await pilot.press("x")
+        assert screen.marks == {}
+        assert str(screen.table.get_cell("2", "mark")) == ""
+
+
+async def test_poll_adds_runs_appended_by_another_process(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0.05)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[2])\n"
+            "from ledger import Ledger, RunInput\n"
+            "from tests.conftest import make_records\n"
+            "with Ledger(sys.argv[1]) as led:\n"
+            "    led.append(RunInput(experiment='other', hypothesis='from another process',\n"
+            "               records=make_records(50, 9), positive_label='wrong'))\n"
+        )
+        root = str(Path(__file__).resolve().parents[2])
+        subprocess.run([sys.executable, "-c", code, str(tui_db), root], check=True, timeout=60)
+        for _ in range(200):
+            if 7 in table_ids(screen):
+                break
+            await pilot.pause(0.05)
+        assert table_ids(screen)[-1] == 7
+        assert screen.table.cursor_id == 7  # the cursor was on the newest row: it follows
+        appended = [m for m in seen if isinstance(m, RunsAppended) and m.rows]
+        assert [r.id for r in appended[0].rows] == [7]
+        assert appended[0].rows[0].hypothesis == "from another process"
+
+
+async def test_poll_skips_decision_rows_and_keeps_filter(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press(*"base")
+        with Ledger(tui_db) as led:
+            led.append(RunInput(kind="decision", experiment="baseline", refs=[3], body={"why": "ok"}))
+            led.append(RunInput(experiment="baseline", hypothesis="late baseline",
+                                records=make_records(40, 3), positive_label="wrong"))
+        for _ in range(200):
+            if screen.head_id == 8:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        assert screen.head_id == 8
+        assert [r.id for r in screen.rows] == [1, 2, 3, 4, 5, 6, 8]
+        assert table_ids(screen) == [1, 2, 3, 8]
+
+
+async def test_enter_opens_detail_with_diff_metrics_stages_and_funnel(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        for _ in range(100):
+            if detail.detail is not None:
+                break
+            await pilot.pause(0.02)
+        d = detail.detail
+        assert d is not None and d.run_id == 6
+        assert ("hypothesis", "stage columns for the funnel") in d.facts
+        diff = {(what, key): (a, b) for what, key, a, b in d.diff}
+        assert diff[("param", "rerank.prompt")] == ("none", "v2")
+        assert diff[("prompt", "rerank")][1] == "Choose the best code for: {text}"
+        assert ("param", "retrieve.top_k") not in diff  # same as the parent, run 4
+        assert dict(d.metrics)["F1 (class 'wrong')"] == "0.449"
+        assert [c[0] for c in d.classes] == ["ok", "wrong"]
+        assert [s[0] for s in d.stages] == ["filter", "rerank"]
+        assert d.funnel == [("input", 300, "100.0%"), ("filter", 300, "100.0%"), ("rerank", 180, "60.0%")]
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_help_screen_and_q_quits(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not app.is_running
+
+
+async def test_q_types_into_the_filter_instead_of_quitting(tui_db: Path) -> None:
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press("slash", "q")
+        assert screen.filter_text == "q"
+        assert app.is_running
