@@ -503,7 +503,8 @@ def bootstrap_deltas(
     """Percentile bootstrap CIs for the differences (B - A) in precision, recall, F1 and accuracy.
 
     Inputs are integer class codes. Paired: the arrays are aligned record by record and each
-    replicate resamples records (the same ones for both runs). Unpaired: each run's records are
+    replicate resamples records (the same ones for both runs; each run keeps its own labels, which
+    differ only where a label was corrected between the runs). Unpaired: each run's records are
     resampled on their own. A replicate depends on the records only through how many fall in each
     distinct (label, prediction[, prediction]) cell, so it is drawn as one multinomial over those
     cells: the same distribution as resampling indices, at a cost independent of the record count.
@@ -521,13 +522,13 @@ def bootstrap_deltas(
     if paired:
         if not (truth_a.size == pred_a.size == pred_b.size == truth_b.size):
             raise ValueError("paired bootstrap needs aligned arrays")
-        uniq, freq = cells(truth_a, pred_a, pred_b)
+        uniq, freq = cells(truth_a, pred_a, truth_b, pred_b)
         n = int(truth_a.size)
         counts = rng.multinomial(n, freq / n, size=n_boot)
         point_a = _cell_metrics(freq[None, :], uniq[:, 0], uniq[:, 1], n_classes, positive)
-        point_b = _cell_metrics(freq[None, :], uniq[:, 0], uniq[:, 2], n_classes, positive)
+        point_b = _cell_metrics(freq[None, :], uniq[:, 2], uniq[:, 3], n_classes, positive)
         boot_a = _cell_metrics(counts, uniq[:, 0], uniq[:, 1], n_classes, positive)
-        boot_b = _cell_metrics(counts, uniq[:, 0], uniq[:, 2], n_classes, positive)
+        boot_b = _cell_metrics(counts, uniq[:, 2], uniq[:, 3], n_classes, positive)
     else:
         ua, fa = cells(truth_a, pred_a)
         ub, fb = cells(truth_b, pred_b)
