@@ -57,6 +57,7 @@ DERIVED = frozenset({
     "cost_per_record_usd", "time_per_record_s", "parent_id", "prompt_hashes",
 })
 HEADLINE = ("accuracy", "precision", "recall", "f1")
+_TOO_DEEP = "JSON nested too deeply to read (over ~1,000 levels); a run document is a few levels deep"
 
 
 def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -77,6 +78,8 @@ def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InvalidRun(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:
+                raise InvalidRun(f"{path}:{lineno}: {_TOO_DEEP}") from None
             if not isinstance(obj, dict):
                 raise InvalidRun(f"{path}:{lineno}: expected a run object, got {type(obj).__name__}")
             yield f"{path}:{lineno}", obj
@@ -85,6 +88,8 @@ def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidRun(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise InvalidRun(f"{path}: {_TOO_DEEP}") from None
     if isinstance(data, dict) and "runs" in data and "experiment" not in data:
         data = data["runs"]
     if isinstance(data, dict):

@@ -6,6 +6,11 @@ else is printed, and nothing has been written when one is raised during an appen
 
 from __future__ import annotations
 
+_ONE_LINE = {
+    c: repr(chr(c))[1:-1]
+    for c in (*range(0x20), 0x7F, 0x85, 0x1C, 0x1D, 0x1E, 0x2028, 0x2029)
+}
+
 
 class LedgerError(Exception):
     """Base class for every error the ledger reports to a user."""
@@ -13,6 +18,9 @@ class LedgerError(Exception):
     exit_code: int = 2
 
     def __init__(self, message: str) -> None:
+        # One line, always: a field name or value quoted from user input may hold a line break
+        # or a terminal control character; show it escaped instead.
+        message = message.translate(_ONE_LINE)
         super().__init__(message)
         self.message = message
 

@@ -334,6 +334,26 @@ def _safe_json(text: str | None) -> Any:
         return None
 
 
+_UNSTORABLE = {
+    "unicode": "hold text that is not valid Unicode (an unpaired surrogate such as \\ud800)",
+    "number": "hold NaN or an infinite number; use finite numbers (or leave the value out)",
+}
+
+
+def _check_storable(value: Any, where: str) -> None:
+    """Raise InvalidRun unless ``value`` has a canonical JSON form that encodes as UTF-8."""
+    if value is None:
+        return
+    try:
+        canonical_json(value).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRun(f"{where}: values {_UNSTORABLE['unicode']}") from None
+    except ValueError:
+        raise InvalidRun(f"{where}: values {_UNSTORABLE['number']}") from None
+    except (TypeError, RecursionError) as exc:
+        raise InvalidRun(f"{where}: a value cannot be stored as JSON ({exc})") from None
+
+
 def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
@@ -408,10 +428,23 @@ class _Prepared:
             assert number is not None
             reported[name] = number
         records = run.records
-        storage = records.to_storage() if records is not None else []
+        try:
+            storage = records.to_storage() if records is not None else []
+        except UnicodeEncodeError:
+            raise InvalidRun(f"records {_UNSTORABLE['unicode']}") from None
         digest = records_digest(storage) if storage else None
         fields = _outcomes(run, records)
         fields["reported_metrics"] = reported
+        # Computed here, before the write lock: the first call reads package metadata (~30 ms).
+        fields["environment"] = run.environment if run.environment is not None else _env()
+        # Everything row() serialises must be storable, checked here: a failure inside the
+        # append's transaction would surface as a bare ValueError instead of InvalidRun.
+        for name in ("experiment", "hypothesis", "notes", "caveats", "error", "uid", "created_at",
+                     "positive_label", "code", "dataset", "cost", "timing", "environment", "body"):
+            _check_storable(getattr(run, name), name)
+        _check_storable(flat, "params")
+        _check_storable(prompt_texts, "prompts")
+        _check_storable(fields, "cost or timing")
         return cls(run, run.uid or uuid.uuid4().hex, flat, prompt_hashes, prompt_texts, storage, digest, fields)
 
     def row(self, ledger: Ledger, run_id: int, prev_hash: str) -> dict[str, Any]:
@@ -471,7 +504,7 @@ class _Prepared:
             "cost_per_record_usd": f["cost"].get("per_record_usd"),
             "timing": canonical_json(f["timing"]),
             "time_per_record_s": f["timing"].get("per_record_s"),
-            "environment": canonical_json(run.environment if run.environment is not None else _env()),
+            "environment": canonical_json(f["environment"]),
             "body": canonical_json(run.body),
             "record_count": len(run.records) if run.records is not None else 0,
             "records_digest": self.digest,

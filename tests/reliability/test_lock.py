@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ledger import Ledger
 
 from .harness import spawn
@@ -78,8 +80,6 @@ def test_lock_released_within_timeout_is_waited_for(tmp_path: Path) -> None:
 def test_in_process_lock_error_is_ledger_locked(tmp_path: Path) -> None:
     """Through the API the same situation raises LedgerLocked (exit code 3), never a bare
     sqlite3 error, and the connection stays usable afterwards."""
-    import pytest
-
     from ledger import LedgerLocked
 
     from .harness import _small_run
@@ -101,3 +101,24 @@ def test_in_process_lock_error_is_ledger_locked(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_environment_is_gathered_before_the_write_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first append of a process reads package metadata (tens of ms): that must happen before
+    BEGIN IMMEDIATE, not while every other writer waits."""
+    import ledger.store as store
+
+    from .harness import _small_run
+
+    seen: list[bool] = []
+    real = store._env
+
+    def spy() -> dict[str, object]:
+        seen.append(led.conn.in_transaction)
+        return real()
+
+    monkeypatch.setattr(store, "_env", spy)
+    with Ledger(tmp_path / "e.db", create=True) as led:
+        run = led.append(_small_run("e", "u-1", 5, 1))
+    assert seen == [False]
+    assert run.environment["python"]
