@@ -1,0 +1,122 @@
+"""``ledger run``: run a pipeline config on a sample and append the run(s) to the ledger."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import LedgerError
+from ..store import Ledger
+from .common import DbOption, JsonOption, db_path, fail, handle_errors, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+
+
+class _Bar:
+    """A one-line text progress bar on stderr (redrawn at most ten times a second)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._last = 0.0
+        self._width = 0
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        frac = done / total if total else 1.0
+        filled = int(frac * 30)
+        line = f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {message}"
+        pad = max(0, self._width - len(line))
+        self._width = len(line)
+        sys.stderr.write(line + " " * pad)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._width:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+@handle_errors
+def run(
+    config: Annotated[Path, typer.Argument(help="Pipeline config (TOML), e.g. configs/04_reranker.toml.")],
+    hypothesis: Annotated[str, typer.Option("--hypothesis", "-H", help="What you expect this change to do.")] = "",
+    sample: Annotated[int | None, typer.Option("--sample", "-n", help="Records to draw (default: the config's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampling and provider seed (repeats use seed, seed+1, ...).")] = None,
+    repeat: Annotated[int, typer.Option("--repeat", "-r", help="Independent repeats, one run each.")] = 1,
+    parent: Annotated[int | None, typer.Option("--parent", help="Run to diff against (default: the experiment's last run).")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="offline (default, no key), anthropic or openai.")] = None,
+    dataset: Annotated[Path | None, typer.Option("--dataset", help="Your records (CSV, JSONL or Parquet) instead of the generated default.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="API key (default: ANTHROPIC_API_KEY / OPENAI_API_KEY); never stored.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the pipeline on a sample and append a complete run (Ctrl-C records a cancelled run)."""
+    from pipeline.runner import run_experiment
+
+    bar = _Bar(enabled=not quiet and not as_json and sys.stderr.isatty())
+    cancel = threading.Event()
+    result: dict[str, Any] = {}
+
+    with Ledger(db_path(db), create=True) as ledger:
+        def work() -> None:
+            try:
+                result["runs"] = run_experiment(
+                    ledger, config, hypothesis=hypothesis, sample=sample, seed=seed,
+                    repeat=repeat, parent=parent, provider=provider, dataset=dataset, key=key,
+                    progress=bar, cancel=cancel,
+                )
+            except BaseException as exc:
+                result["error"] = exc
+
+        # The ledger's connection may be used from another thread (check_same_thread=False):
+        # the run works in a worker so that Ctrl-C here only sets the cancel event.
+        worker = threading.Thread(target=work, name="ledger-run", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            cancel.set()
+            sys.stderr.write("\ncancelling (the run is recorded as cancelled)...\n")
+            worker.join()
+        bar.close()
+    if "error" in result:
+        exc = result["error"]
+        if isinstance(exc, LedgerError):
+            raise exc
+        if isinstance(exc, KeyboardInterrupt):
+            raise fail("interrupted", 130)
+        raise exc
+    runs = result["runs"]
+    if as_json:
+        print_json([r.summary() | {"status": r.status, "error": r.error} for r in runs])
+    else:
+        for r in runs:
+            print(_line(r))
+    if any(r.status == "cancelled" for r in runs):
+        raise fail(f"cancelled: run {runs[-1].id} recorded as cancelled", 130)
+
+
+def _line(r: Any) -> str:
+    def f(x: float | None, spec: str) -> str:
+        return "-" if x is None else format(x, spec)
+
+    ms = None if r.time_per_record_s is None else r.time_per_record_s * 1000
+    return (
+        f"run {r.id} [{r.status}] {r.experiment}: n={r.sample_size} "
+        f"P={f(r.precision, '.3f')} R={f(r.recall, '.3f')} F1={f(r.f1, '.3f')} "
+        f"cost/rec=${f(r.cost_per_record_usd, '.5f')} time/rec={f(ms, '.2f')}ms"
+    )

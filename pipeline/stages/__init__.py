@@ -1,0 +1,152 @@
+"""The pipeline's stages and what they share: the run context and a batch of records in flight.
+
+Each stage module has ``NAME`` and ``run(ctx, batch)``; a stage reads and writes the batch's
+arrays and fills its own per-record columns ``stages.<name>.<field>``: ``passed`` (the record went
+on past the stage), ``ok`` (the true answer is still reachable after it), ``latency_ms``,
+``input_tokens``, ``output_tokens`` and ``cost_usd``. A stage a record never reached is NaN.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..prices import cost_usd
+from ..providers import BaseProvider, Cancelled, Completion
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..config import Config
+    from ..data import Record
+    from ..taxonomy import Taxonomy
+    from .retrieve import Retriever
+
+STAGE_FIELDS = ("passed", "ok", "latency_ms", "input_tokens", "output_tokens", "cost_usd")
+
+
+@dataclass
+class StageTotals:
+    wall_s: float = 0.0
+    records_in: int = 0
+    records_out: int = 0
+    calls: int = 0
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
+    cost_usd: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "wall_s": self.wall_s, "records_in": self.records_in,
+            "records_out": self.records_out, "calls": self.calls,
+            "input_tokens": int(self.input_tokens), "output_tokens": int(self.output_tokens),
+            "cost_usd": self.cost_usd,
+        }
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class Context:
+    config: Config
+    taxonomy: Taxonomy
+    provider: BaseProvider
+    prices: dict[str, dict[str, float]]
+    models: dict[str, str]
+    retriever: Retriever | None = None
+    cancel: threading.Event | None = None
+    totals: dict[str, StageTotals] = field(default_factory=dict)
+    parse_errors: int = 0
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
+
+    def total(self, stage: str) -> StageTotals:
+        return self.totals.setdefault(stage, StageTotals())
+
+
+class Batch:
+    """A chunk of records moving through the stages."""
+
+    def __init__(self, records: Sequence[Record], taxonomy: Taxonomy) -> None:
+        import numpy as np
+
+        self.records = list(records)
+        n = self.n = len(self.records)
+        self.texts = [r.text for r in self.records]
+        self.alive = np.ones(n, dtype=bool)
+        pos = taxonomy.position
+        self.declared = np.array([pos.get(r.declared, -1) for r in self.records], dtype=np.int64)
+        self.truth = np.array([pos.get(r.truth, -1) for r in self.records], dtype=np.int64)
+        self.candidates: list[list[int]] = [[] for _ in range(n)]
+        self.cand_sims: list[list[float]] = [[] for _ in range(n)]
+        self.declared_sim = np.full(n, np.nan)
+        self.chosen = np.full(n, -1, dtype=np.int64)
+        self.confidence = np.full(n, np.nan)
+        self.flag = np.zeros(n)
+        self.flagged = np.zeros(n, dtype=bool)
+        self.cols: dict[str, np.ndarray] = {}
+
+    def col(self, name: str) -> np.ndarray:
+        import numpy as np
+
+        arr = self.cols.get(name)
+        if arr is None:
+            arr = self.cols[name] = np.full(self.n, np.nan)
+        return arr
+
+    def live(self) -> list[int]:
+        return [int(i) for i in self.alive.nonzero()[0]]
+
+
+def account_calls(
+    ctx: Context, batch: Batch, stage: str, idx: Sequence[int], done: Sequence[Completion],
+    model: str,
+) -> None:
+    """Per-record tokens, cost and latency of one LLM call per record (cache hits cost 0)."""
+    lat = batch.col(f"stages.{stage}.latency_ms")
+    tin = batch.col(f"stages.{stage}.input_tokens")
+    tout = batch.col(f"stages.{stage}.output_tokens")
+    cost = batch.col(f"stages.{stage}.cost_usd")
+    totals = ctx.total(stage)
+    for i, c in zip(idx, done, strict=True):
+        used_in = 0 if c.cached else c.input_tokens
+        used_out = 0 if c.cached else c.output_tokens
+        usd = cost_usd(ctx.prices, model, used_in, used_out)
+        lat[i] = c.latency_ms
+        tin[i] = used_in
+        tout[i] = used_out
+        cost[i] = usd
+        totals.input_tokens += used_in
+        totals.output_tokens += used_out
+        totals.cost_usd += usd
+        totals.calls += 0 if c.cached else 1
+
+
+def account_local(batch: Batch, stage: str, idx: Sequence[int], seconds: float) -> None:
+    """A batched local step: its time shared evenly, no tokens, no cost."""
+    if not idx:
+        return
+    per = seconds * 1000.0 / len(idx)
+    lat = batch.col(f"stages.{stage}.latency_ms")
+    tin = batch.col(f"stages.{stage}.input_tokens")
+    tout = batch.col(f"stages.{stage}.output_tokens")
+    cost = batch.col(f"stages.{stage}.cost_usd")
+    for i in idx:
+        lat[i] = (0.0 if lat[i] != lat[i] else lat[i]) + per
+        tin[i] = 0.0 if tin[i] != tin[i] else tin[i]
+        tout[i] = 0.0 if tout[i] != tout[i] else tout[i]
+        cost[i] = 0.0 if cost[i] != cost[i] else cost[i]
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
