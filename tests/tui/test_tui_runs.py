@@ -205,3 +205,26 @@ async def test_q_types_into_the_filter_instead_of_quitting(tui_db: Path) -> None
         await pilot.press("slash", "q")
         assert screen.filter_text == "q"
         assert app.is_running
+
+
+async def test_window_slides_when_the_cursor_reaches_its_ends(tui_db: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tui.widgets.runs_table import RunsTable
+
+    monkeypatch.setattr(RunsTable, "PAGE", 4)
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        table = screen.table
+        assert [r.id for r in table.view] == [1, 2, 3, 4, 5, 6]
+        assert table_ids(screen) == [3, 4, 5, 6]  # the newest runs, cursor on the last
+        assert table.cursor_id == 6
+        await pilot.press("up", "up", "up")  # reach the window's first row: it slides up
+        await pilot.pause()
+        assert table.cursor_id == 3
+        assert table_ids(screen) == [1, 2, 3, 4]
+        await pilot.press("g")
+        assert table.cursor_id == 1
+        await pilot.press("G")
+        assert table.cursor_id == 6 and table_ids(screen) == [3, 4, 5, 6]

@@ -41,9 +41,11 @@ class RunsScreen(Screen[None]):
         Binding("O", "sort(True)", "Reverse", show=False),
         Binding("slash", "focus_filter", "Filter", key_display="/", show=False),
         Binding("escape", "clear_filter", "Clear", show=False),
+        Binding("ctrl+home,g", "jump(0)", "First", show=False),
+        Binding("ctrl+end,G", "jump(-1)", "Last", show=False),
     ]
     # Printable keys that are commands here; every other printable key starts a filter.
-    COMMAND_KEYS = frozenset({"space", "b", "c", "x", "s", "l", "d", "e", "t", "o", "O", "q", "slash",
+    COMMAND_KEYS = frozenset({"space", "b", "c", "x", "s", "l", "d", "e", "t", "o", "O", "g", "G", "q", "slash",
                               "question_mark"})
 
     def __init__(self) -> None:
@@ -171,8 +173,11 @@ class RunsScreen(Screen[None]):
         self.update_status()
 
     def update_status(self) -> None:
-        shown = self.table.row_count
+        shown = len(self.table.view)
         parts = [f"{shown} of {len(self.rows)} runs" if shown != len(self.rows) else f"{len(self.rows)} runs"]
+        table = self.table
+        if len(table.view) > len(table.shown):
+            parts.append(f"rows {table.window_start + 1}–{table.window_end} loaded (g/G: first/last)")
         arrow = "↓" if self.sort_reverse else "↑"
         parts.append(f"sort {self.sort_key}{arrow}")
         if self.marks:
@@ -205,6 +210,15 @@ class RunsScreen(Screen[None]):
         box.insert_text_at_cursor(event.character)
         event.stop()
         event.prevent_default()
+
+    def action_jump(self, index: int) -> None:
+        self.table.jump(index)
+        self.update_status()
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def row_highlighted(self) -> None:
+        if len(self.table.view) > len(self.table.shown):
+            self.call_later(self.update_status)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
