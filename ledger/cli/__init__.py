@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, export, run, tui
+from . import analysis, core, export, run, tui
 
 app = typer.Typer(
     name="ledger",
@@ -22,6 +22,7 @@ app = typer.Typer(
 core.register(app)
 tui.register(app)
 export.register(app)
+analysis.register(app)
 run.register(app)
 
 

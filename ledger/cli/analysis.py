@@ -1,0 +1,261 @@
+"""Analysis commands: compare, sweep, pareto, decide, triggers.
+
+numpy is imported inside the commands (through the core modules), never at start-up; scipy and
+pandas are never imported on these paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..store import Ledger
+from .common import DbOption, JsonOption, db_path, handle_errors, parse_id, parse_ids, print_json
+from .render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, table, truncate
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare)
+    app.command("sweep")(sweep)
+    app.command("pareto")(pareto)
+    app.command("decide")(decide)
+    app.command("triggers")(triggers)
+
+
+@handle_errors
+def compare(
+    a: Annotated[str, typer.Argument(help="Baseline run id, or a group: 12,13,14 or 12-14.", show_default=False)],
+    b: Annotated[str, typer.Argument(help="Candidate run id, or a group.", show_default=False)],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    alpha: Annotated[float, typer.Option(help="Significance level (CIs are at 1 - alpha).")] = 0.05,
+    min_effect: Annotated[float, typer.Option(help="Smallest headline F1 change that counts.")] = 0.02,
+    max_cost_delta: Annotated[float, typer.Option(help="Per-record USD increase accepted for better quality.")] = 0.001,
+    min_cost_saving: Annotated[float, typer.Option(help="Per-record USD saving that counts as cheaper.")] = 0.0005,
+    min_time_saving: Annotated[float, typer.Option(help="Relative time-per-record saving that counts as faster.")] = 0.10,
+    material_drop: Annotated[float, typer.Option(help="Class/stratum precision or recall drop that is flagged.")] = 0.05,
+    volume: Annotated[int | None, typer.Option(help="Project flags to absolute counts at this many records (e.g. a month's volume).")] = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed (results are reproducible).")] = 0,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a regression flag or ROLLBACK stands (for CI).")] = False,
+) -> None:
+    """Compare run(s) A with run(s) B: metrics with CIs, Welch/McNemar tests, imbalance flags, verdict."""
+    from ..compare import CompareOptions, compare_runs
+
+    opts = CompareOptions(alpha=alpha, min_effect=min_effect, max_cost_delta=max_cost_delta,
+                          min_cost_saving=min_cost_saving, min_time_saving=min_time_saving,
+                          material_drop=material_drop, volume=volume, seed=seed, n_boot=n_boot)
+    a_ids, b_ids = parse_ids(a), parse_ids(b)
+    with Ledger(db_path(db)) as ledger:
+        result = compare_runs(ledger, a_ids, b_ids, opts)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        print(result.render_text())
+    if fail_on_regression and (result.regressions or result.verdict["decision"] == "ROLLBACK"):
+        what = f"{len(result.regressions)} regression flag(s)" if result.regressions else "verdict ROLLBACK"
+        print(f"ledger: failing: {what} (--fail-on-regression)", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@handle_errors
+def sweep(
+    runs: Annotated[list[str], typer.Argument(help="Run id (two ids compare their sweeps).", show_default=False)],
+    score: Annotated[str, typer.Option("--score", "-s", help="Recorded score name (records' scores.<name>).", show_default=False)],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    fp_cost: Annotated[float, typer.Option(help="Cost of one false positive (a wrongly flagged record).")] = 1.0,
+    fn_cost: Annotated[float, typer.Option(help="Cost of one false negative (a missed record).")] = 1.0,
+    max_block_rate: Annotated[float | None, typer.Option(help="Only thresholds flagging at most this share of records.")] = None,
+    min_recall: Annotated[float | None, typer.Option(help="Only thresholds reaching at least this recall.")] = None,
+    direction: Annotated[str, typer.Option(help="higher_flags (score >= threshold is flagged) or lower_flags.")] = "higher_flags",
+    record: Annotated[bool, typer.Option("--record", help="Store the sweep as an analysis row pointing at the run.")] = False,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the precision-recall curve.")] = True,
+    rows: Annotated[int, typer.Option(help="Threshold table rows to show.", min=2)] = 15,
+) -> None:
+    """Sweep a decision threshold over a recorded score: PR curve, threshold table, expected cost."""
+    from ..sweep import pr_curve_text, record_sweep, sweep_run
+
+    if len(runs) > 2:
+        raise UsageError(f"sweep takes one run id, or two to compare; got {len(runs)}")
+    ids = [parse_id(r) for r in runs]
+    if len(ids) == 2 and ids[0] == ids[1]:
+        raise UsageError("the two runs to compare are the same run")
+    with Ledger(db_path(db)) as ledger:
+        sweeps = [sweep_run(ledger, rid, score, fp_cost=fp_cost, fn_cost=fn_cost, max_block_rate=max_block_rate,
+                            min_recall=min_recall, direction=direction) for rid in ids]
+        stored = [record_sweep(ledger, s) for s in sweeps] if record else []
+    if as_json:
+        if len(sweeps) == 1:
+            out = sweeps[0].to_dict()
+            if stored:
+                out["recorded_as"] = stored[0].id
+            print_json(out)
+        else:
+            sa, sb = sweeps
+            cross = None
+            if sb.recommended is not None:
+                cross = sa.point_at(sb.recommended.threshold).to_dict()
+            print_json({
+                "runs": [s.to_dict() for s in sweeps],
+                "delta_average_precision": sb.average_precision - sa.average_precision,
+                "a_at_b_recommended": cross,
+                "recorded_as": [r.id for r in stored],
+            })
+        return
+    for i, s in enumerate(sweeps):
+        if i:
+            print()
+        print(f"run {s.run_id}: score {s.score!r} ({s.direction}), {s.n_scored:,} of {s.n_records:,} records scored, "
+              f"{s.positives:,} {s.positive_label!r}; average precision {s.average_precision:.3f}")
+        if plot:
+            print(pr_curve_text(s.points))
+        pts = s.points
+        if len(pts) > rows:
+            step = (len(pts) - 1) / (rows - 1)
+            pts = [pts[round(j * step)] for j in range(rows)]
+        marks = {id(p) for p in pts}
+        if s.recommended is not None and id(s.recommended) not in marks:
+            pts = sorted([*pts, s.recommended], key=lambda p: p.threshold)
+        body = [
+            [("* " if s.recommended is not None and p.threshold == s.recommended.threshold else "  ") + f"{p.threshold:.4g}",
+             fmt_ratio(p.precision), fmt_ratio(p.recall), fmt_ratio(p.f1), fmt_ratio(p.block_rate),
+             f"{p.tp:,}", f"{p.fp:,}", f"{p.fn:,}", f"{p.expected_cost:,.4g}"]
+            for p in pts
+        ]
+        print(table(["threshold", "precision", "recall", "F1", "block rate", "TP", "FP", "FN", "expected cost"],
+                    body, "rrrrrrrrr"))
+        if s.recommended is not None:
+            r = s.recommended
+            print(f"recommended threshold {r.threshold:.4g} ({s.rule}): precision {r.precision:.3f}, recall "
+                  f"{r.recall:.3f}, block rate {r.block_rate:.3f}, expected cost {r.expected_cost:,.4g}")
+        else:
+            print(f"recommended threshold: none — {s.rule}")
+        for tier, p in s.tiers.items():
+            print(f"  {tier:<5} at score {'>=' if s.direction == 'higher_flags' else '<='} {p.threshold:.4g}: "
+                  f"recall {p.recall:.3f}, precision {p.precision:.3f}, rate {p.block_rate:.3f}")
+        if stored:
+            print(f"recorded as analysis row {stored[i].id}")
+    if len(sweeps) == 2:
+        sa, sb = sweeps
+        print()
+        print(f"average precision: run {sa.run_id} {sa.average_precision:.3f} -> run {sb.run_id} "
+              f"{sb.average_precision:.3f} ({fmt_delta(sb.average_precision - sa.average_precision)})")
+        if sb.recommended is not None:
+            pa = sa.point_at(sb.recommended.threshold)
+            pb = sb.recommended
+            print(f"at run {sb.run_id}'s recommended threshold {pb.threshold:.4g}: recall {pa.recall:.3f} -> "
+                  f"{pb.recall:.3f}, precision {pa.precision:.3f} -> {pb.precision:.3f}, expected cost "
+                  f"{pa.expected_cost:,.4g} -> {pb.expected_cost:,.4g}")
+
+
+@handle_errors
+def pareto(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list the dominated runs.")] = False,
+) -> None:
+    """The Pareto frontier over quality (F1), cost per record and time per record, with compound metrics."""
+    from ..pareto import compound_metrics, dominates, pareto_front
+
+    with Ledger(db_path(db)) as ledger:
+        runs = [r for r in ledger.runs(experiment=experiment, kind="run") if r.status == "ok"]
+    if not runs:
+        raise UsageError("no successful runs" + (f" in experiment {experiment!r}" if experiment else "") + "; `ledger ls` lists them")
+    front = pareto_front(runs)
+    front_ids = {r.id for r in front}
+    listed = runs if show_all else front
+
+    def entry(r: object) -> dict[str, object]:
+        from ..model import Run
+
+        assert isinstance(r, Run)
+        return {
+            "id": r.id, "experiment": r.experiment, "hypothesis": r.hypothesis, "f1": r.f1,
+            "cost_per_record_usd": r.cost_per_record_usd, "time_per_record_s": r.time_per_record_s,
+            "on_front": r.id in front_ids,
+            "dominated_by": [o.id for o in runs if o.id != r.id and dominates(o, r)][:5],
+            **compound_metrics(r),
+        }
+
+    rows = [entry(r) for r in sorted(listed, key=lambda r: (r.id not in front_ids, -(r.f1 or -1)))]
+    if as_json:
+        print_json({"front": [r.id for r in front], "runs": rows})
+        return
+    body = [
+        [r["id"], "*" if r["on_front"] else "", truncate(str(r["hypothesis"]), 30), fmt_ratio(r["f1"]),  # type: ignore[arg-type]
+         fmt_usd(r["cost_per_record_usd"]), fmt_seconds(r["time_per_record_s"]),  # type: ignore[arg-type]
+         "-" if r["quality_adjusted_latency"] is None else f"{r['quality_adjusted_latency']:.1f}",
+         fmt_usd(r["cost_per_satisfactory_response"]),  # type: ignore[arg-type]
+         "-" if r["token_efficiency"] is None else f"{r['token_efficiency']:.3f}"]
+        for r in rows
+    ]
+    print(table(["id", "front", "hypothesis", "F1", "$/rec", "t/rec", "QAL", "$/satisfactory", "F1/1k tok"],
+                body, "rllrrrrrr", flex=2))
+    print(f"{len(front)} run(s) on the frontier of {len(runs)} (F1 up, cost and time per record down). "
+          "QAL = 100 x F1 - 10 x p99 seconds.")
+    if len(front) >= 2:
+        from ..pareto import cost_per_marginal_quality_point
+
+        by_cost = sorted(front, key=lambda r: (r.cost_per_record_usd or 0.0))
+        for lo, hi in itertools.pairwise(by_cost):
+            cma = cost_per_marginal_quality_point(lo, hi)
+            if cma is not None:
+                print(f"run {lo.id} -> {hi.id}: {fmt_usd(cma)} per record per F1 point gained")
+
+
+@handle_errors
+def decide(
+    run_id: Annotated[str, typer.Argument(help="The run decided on.", show_default=False)],
+    why: Annotated[str, typer.Option("--why", help="Why this run was chosen.", show_default=False)],
+    revisit_when: Annotated[str | None, typer.Option("--revisit-when", help='Reversal trigger, e.g. "recall < 0.80 or block_rate > 0.05".')] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a decision about a run, with the condition under which to revisit it."""
+    from ..decisions import decide as do_decide
+
+    rid = parse_id(run_id)
+    with Ledger(db_path(db)) as ledger:
+        row = do_decide(ledger, rid, why, revisit_when)
+    if as_json:
+        print_json({"id": row.id, "run": rid, "why": why, "revisit_when": revisit_when, "hash": row.hash})
+    else:
+        trigger = f"; revisit when {revisit_when}" if revisit_when else ""
+        print(f"decision {row.id} about run {rid} recorded{trigger}")
+
+
+@handle_errors
+def triggers(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    fail_on_trip: Annotated[bool, typer.Option("--fail-on-trip", help="Exit 1 when any trigger has tripped.")] = False,
+) -> None:
+    """Reversal triggers that have tripped, with the later run that tripped each."""
+    from ..decisions import decisions, tripped_triggers
+
+    with Ledger(db_path(db)) as ledger:
+        trips = tripped_triggers(ledger)
+        rows = decisions(ledger)
+    if as_json:
+        print_json({
+            "decisions": [{"id": d.id, "run": d.refs[0] if d.refs else None, "why": d.body.get("why"),
+                           "revisit_when": d.body.get("revisit_when"),
+                           "tripped_by": [t.run_id for t in trips if t.decision_id == d.id]} for d in rows],
+            "tripped": [t.to_dict() for t in trips],
+        })
+    else:
+        with_trigger = [d for d in rows if d.body.get("revisit_when")]
+        if not trips:
+            print(f"no trigger has tripped ({len(with_trigger)} decision(s) with a reversal trigger checked)")
+        else:
+            body = [[t.decision_id, t.decided_run_id, t.run_id, t.condition,
+                     ", ".join(f"{k}={v:.4g}" for k, v in t.values.items()), truncate(t.why, 30)] for t in trips]
+            print(table(["decision", "about run", "tripped by run", "condition", "values", "why"], body, "rrrlll"))
+    if fail_on_trip and trips:
+        raise typer.Exit(1)

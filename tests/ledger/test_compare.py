@@ -1,0 +1,306 @@
+"""ledger.compare: imbalance flags, verdicts, paired tests, groups, funnels, the JSON schema."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+import scipy.stats as ss
+
+from ledger import Ledger, Records, RunInput
+from ledger.compare import DECISIONS, CompareOptions, compare_runs
+from ledger.errors import RunNotFound, UsageError
+
+
+def audit_records(n: int = 1000, positives: int = 50, caught: int = 40, false_pos: int = 100, *,
+                  cost: float = 0.001, latency: float = 50.0, seed: int = 0, strata: bool = False,
+                  stages: bool = False, shuffle: bool = False) -> Records:
+    """Binary audit records over fixed ids r0..r{n-1}: the first ``positives`` are 'wrong'; the
+    first ``caught`` of them are flagged; ``false_pos`` 'ok' records (from the end) are flagged."""
+    rng = random.Random(seed)
+    ids = [f"r{i}" for i in range(n)]
+    labels = ["wrong" if i < positives else "ok" for i in range(n)]
+    preds = ["wrong" if (i < caught or i >= n - false_pos) else "ok" for i in range(n)]
+    numeric: dict[str, list[float]] = {
+        "cost_usd": [max(0.0, rng.gauss(cost, cost / 5)) for _ in range(n)],
+        "latency_ms": [max(0.0, rng.gauss(latency, latency / 5)) for _ in range(n)],
+        "scores.flag": [rng.random() * 0.5 + (0.5 if p == "wrong" else 0.0) for p in preds],
+    }
+    st = [["84", "85", "61", "39"][i % 4] for i in range(n)] if strata else None
+    if stages:
+        # filter drops the last 10% of records (the true answer stays reachable only if kept);
+        # rerank is where the final prediction is made.
+        keep = [1.0 if i < n - n // 10 else 0.0 for i in range(n)]
+        numeric["stages.filter.passed"] = keep
+        numeric["stages.filter.ok"] = keep
+        numeric["stages.filter.cost_usd"] = [0.0001] * n
+        numeric["stages.rerank.passed"] = [1.0] * n
+        numeric["stages.rerank.ok"] = [k * (1.0 if (i < caught or labels[i] == "ok") else 0.0) for i, k in enumerate(keep)]
+        numeric["stages.rerank.cost_usd"] = [cost] * n
+    order = list(range(n))
+    if shuffle:
+        rng.shuffle(order)
+    return Records.from_columns(
+        [ids[i] for i in order], [labels[i] for i in order], [preds[i] for i in order],
+        strata=None if st is None else [st[i] for i in order],
+        numeric={k: [v[i] for i in order] for k, v in numeric.items()},
+    )
+
+
+def add(ledger: Ledger, records: Records, experiment: str = "audit", **fields: object) -> int:
+    timing = {"stage_order": ["filter", "rerank"]} if "stages.filter.passed" in records.numeric else None
+    run = ledger.append(RunInput(experiment=experiment, records=records, positive_label="wrong",
+                                 timing=timing, **fields))  # type: ignore[arg-type]
+    return run.id
+
+
+# ---- the acceptance case -------------------------------------------------------------------------
+
+
+def test_rare_class_recall_drop_hidden_by_accuracy_is_flagged(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, false_pos=100))  # recall 0.80, accuracy 0.890
+    b = add(ledger, audit_records(caught=25, false_pos=10))   # recall 0.50, accuracy 0.965
+    c = compare_runs(ledger, [a], [b], CompareOptions(volume=100_000))
+    m = c.metrics
+    assert m["accuracy"]["a"] == pytest.approx(0.890) and m["accuracy"]["b"] == pytest.approx(0.965)
+    assert m["recall"]["a"] == pytest.approx(0.80) and m["recall"]["b"] == pytest.approx(0.50)
+    assert m["accuracy"]["delta"] > 0 and m["weighted_f1"]["delta"] > 0
+    flag = next(f for f in c.flags if f.get("class") == "wrong" and f["metric"] == "recall")
+    assert flag["kind"] == "hidden_regression"
+    assert flag["severity"] == "regression"
+    assert flag["a"] == pytest.approx(0.80) and flag["b"] == pytest.approx(0.50)
+    assert flag["projected"]["missed"] == pytest.approx(1500)  # (25 - 10) / 1000 * 100,000
+    assert "+1,500 missed 'wrong' records" in flag["message"]
+    assert c.verdict["decision"] != "PROMOTE"
+    assert c.verdict["decision"] == "REVIEW"
+    assert c.regressions
+    text = c.render_text()
+    assert text.startswith("FLAGS: ")
+    assert text.index("recall fell 0.800 -> 0.500") < text.index("VERDICT")
+
+
+def test_no_regression_pair_has_no_regression_flags(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, false_pos=100))
+    b = add(ledger, audit_records(caught=40, false_pos=20))  # same recall, far fewer false alarms
+    c = compare_runs(ledger, [a], [b])
+    assert c.regressions == []
+    assert c.verdict["decision"] == "PROMOTE"
+    assert "better quality" in c.verdict["rule"]
+
+
+def test_paired_tests_use_the_shared_records(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, false_pos=100))
+    b = add(ledger, audit_records(caught=25, false_pos=10, shuffle=True))  # same ids, other order
+    c = compare_runs(ledger, [a], [b])
+    assert c.paired["paired"] and c.paired["shared_records"] == 1000
+    mc = next(t for t in c.tests if t["name"] == "mcnemar_exact")
+    # right in A only: 15 positives A caught and B missed; right in B only: 90 false alarms removed
+    assert (mc["b"], mc["c"]) == (15, 90)
+    assert mc["p_value"] == pytest.approx(ss.binomtest(15, 105, 0.5).pvalue, abs=1e-12)
+    cls = next(r for r in c.per_class if r["class"] == "wrong")
+    assert (cls["tests"]["recall"]["b"], cls["tests"]["recall"]["c"]) == (15, 0)
+    assert cls["tests"]["recall"]["p_holm"] >= cls["tests"]["recall"]["p_value"]
+    assert "paired bootstrap" in c.metrics["f1"]["ci_method"]
+
+
+def test_results_do_not_depend_on_record_order(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, false_pos=100, strata=True))
+    b1 = add(ledger, audit_records(caught=30, false_pos=40, strata=True))
+    b2 = add(ledger, audit_records(caught=30, false_pos=40, strata=True, shuffle=True))
+    c1 = compare_runs(ledger, [a], [b1]).to_dict()
+    c2 = compare_runs(ledger, [a], [b2]).to_dict()
+    for key in ("per_class", "per_stratum", "verdict"):
+        assert c1[key] == c2[key]
+    for name, entry in c1["metrics"].items():
+        if name in ("cost_per_record_usd", "time_per_record_s"):  # float sums: order-dependent rounding
+            assert entry["ci"] == pytest.approx(c2["metrics"][name]["ci"], rel=1e-9)
+        else:
+            assert entry == c2["metrics"][name]
+    assert [t for t in c1["tests"] if t["name"] == "mcnemar_exact"] == [t for t in c2["tests"] if t["name"] == "mcnemar_exact"]
+
+
+def test_unpaired_runs_get_unpaired_statistics(ledger: Ledger) -> None:
+    ra = audit_records(caught=40, false_pos=100)
+    a = add(ledger, ra)
+    rb = audit_records(caught=25, false_pos=10)
+    b = add(ledger, Records.from_columns([f"x{i}" for i in range(len(rb))], rb.labels, rb.predictions, numeric=rb.numeric))
+    c = compare_runs(ledger, [a], [b])
+    assert not c.paired["paired"] and "share no record ids" in c.paired["reason"]
+    assert not any(t["name"] == "mcnemar_exact" for t in c.tests)
+    assert "unpaired bootstrap" in c.metrics["f1"]["ci_method"]
+    cls = next(r for r in c.per_class if r["class"] == "wrong")
+    assert cls["tests"]["recall"]["name"] == "two_proportion_z"
+
+
+def test_welch_on_per_record_cost_matches_scipy(ledger: Ledger) -> None:
+    ra, rb = audit_records(cost=0.001, seed=1), audit_records(cost=0.0012, seed=2)
+    a, b = add(ledger, ra), add(ledger, rb)
+    c = compare_runs(ledger, [a], [b])
+    t = next(t for t in c.tests if t["name"] == "welch" and t["metric"] == "cost_usd")
+    ref = ss.ttest_ind(np.array(rb.numeric["cost_usd"]), np.array(ra.numeric["cost_usd"]), equal_var=False)
+    assert t["statistic"] == pytest.approx(float(ref.statistic), rel=1e-9)
+    assert t["df"] == pytest.approx(float(ref.df), rel=1e-9)
+    assert t["p_value"] == pytest.approx(float(ref.pvalue), abs=1e-9)
+    assert t["effect_size"] > 0 and t["effect_size_name"] == "hedges_g"
+    assert c.metrics["cost_per_record_usd"]["ci"][0] < c.metrics["cost_per_record_usd"]["delta"] < c.metrics["cost_per_record_usd"]["ci"][1]
+    assert any(t["metric"] == "scores.flag" for t in c.tests)
+
+
+def test_groups_use_welch_over_run_level_metrics(ledger: Ledger) -> None:
+    a_ids = [add(ledger, audit_records(caught=c, false_pos=100, seed=i)) for i, c in enumerate((38, 40, 42))]
+    b_ids = [add(ledger, audit_records(caught=c, false_pos=30, seed=9 + i)) for i, c in enumerate((39, 41, 40))]
+    c = compare_runs(ledger, a_ids, b_ids)
+    d = c.to_dict()
+    assert d["grouped"] is True and d["runs"] == {"a": a_ids, "b": b_ids}
+    t = next(t for t in c.tests if t["name"] == "welch" and t["metric"] == "f1")
+    fa = [ledger.get(i).f1 for i in a_ids]
+    fb = [ledger.get(i).f1 for i in b_ids]
+    ref = ss.ttest_ind(fb, fa, equal_var=False)
+    assert t["statistic"] == pytest.approx(float(ref.statistic), rel=1e-9)
+    assert t["p_value"] == pytest.approx(float(ref.pvalue), abs=1e-9)
+    assert c.metrics["f1"]["a"] == pytest.approx(sum(fa) / 3)  # type: ignore[arg-type]
+    assert c.metrics["f1"]["ci_method"] == "welch over runs"
+    assert not c.paired["paired"]
+    assert "Welch over runs" in c.verdict["rule"]
+
+
+def test_cost_cut_with_quality_regression_is_not_a_win(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=45, false_pos=20, cost=0.002, latency=80))
+    b = add(ledger, audit_records(caught=20, false_pos=60, cost=0.0005, latency=20))
+    c = compare_runs(ledger, [a], [b])
+    kinds = {f["kind"] for f in c.regressions}
+    assert "cheaper_but_worse" in kinds
+    assert "faster_but_worse" in kinds
+    assert c.verdict["decision"] == "ROLLBACK"
+    assert "cost cut with a quality regression is not a win" in c.verdict["rule"]
+
+
+def test_cheaper_with_quality_within_bounds_is_promoted(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(n=4000, positives=400, caught=300, false_pos=50, cost=0.003, seed=1))
+    b = add(ledger, audit_records(n=4000, positives=400, caught=300, false_pos=50, cost=0.001, seed=2))
+    c = compare_runs(ledger, [a], [b])
+    assert c.verdict["decision"] == "PROMOTE"
+    assert "lower cost" in c.verdict["rule"]
+
+
+def test_costlier_better_run_goes_to_review(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=30, false_pos=100, cost=0.001))
+    b = add(ledger, audit_records(caught=40, false_pos=20, cost=0.01))
+    c = compare_runs(ledger, [a], [b], CompareOptions(max_cost_delta=0.001))
+    assert c.verdict["decision"] == "REVIEW"
+    assert "higher cost" in c.verdict["rule"]
+
+
+def test_tiny_samples_give_no_decision(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(n=40, positives=4, caught=3, false_pos=3))
+    b = add(ledger, audit_records(n=40, positives=4, caught=3, false_pos=2))
+    c = compare_runs(ledger, [a], [b])
+    assert c.verdict["decision"] == "NO_DECISION"
+
+
+def test_stratum_regression_is_flagged(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(n=2000, positives=200, caught=180, false_pos=50, strata=True))
+    rb = audit_records(n=2000, positives=200, caught=180, false_pos=50, strata=True)
+    preds = list(rb.predictions)
+    for i in range(200):  # stratum '84' (i % 4 == 0) loses every caught positive
+        if i % 4 == 0 and preds[i] == "wrong":
+            preds[i] = "ok"
+    b = add(ledger, Records.from_columns(rb.ids, rb.labels, preds, strata=rb.strata, numeric=rb.numeric))
+    c = compare_runs(ledger, [a], [b], CompareOptions(volume=10_000))
+    flag = next(f for f in c.flags if f.get("stratum") == "84" and f["metric"] == "recall")
+    assert flag["severity"] == "regression"
+    assert flag["b"] == 0.0
+    assert flag["projected"]["missed"] == pytest.approx(45 / 2000 * 10_000)
+    row = next(r for r in c.per_stratum if r["stratum"] == "84")
+    assert row["a"]["recall"] == pytest.approx(45 / 50) and row["b"]["recall"] == 0.0
+
+
+def test_majority_baseline_flag(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, false_pos=10))   # accuracy 0.980 > 0.95
+    b = add(ledger, audit_records(caught=40, false_pos=80))   # accuracy 0.910 < 0.95
+    c = compare_runs(ledger, [a], [b])
+    flag = next(f for f in c.flags if f["kind"] == "below_majority_baseline")
+    assert flag["severity"] == "regression" and flag["baseline"] == pytest.approx(0.95)
+
+
+def test_funnel_side_by_side(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, stages=True))
+    b = add(ledger, audit_records(caught=25, stages=True))
+    c = compare_runs(ledger, [a], [b])
+    assert c.funnel is not None
+    assert c.funnel["stages"] == ["filter", "rerank"]
+    fa, fb = c.funnel["a"], c.funnel["b"]
+    assert fa["filter"]["entered"] == 1000 and fa["filter"]["passed"] == 900
+    assert fa["filter"]["positives_lost"] == 0  # the filter drops only 'ok' records here
+    assert fa["rerank"]["positives_lost"] == 10 and fb["rerank"]["positives_lost"] == 25
+    assert fa["filter"]["cost_usd"] == pytest.approx(0.1)
+    assert "funnel (A/B):" in c.render_text()
+
+
+def test_json_schema_is_complete_and_strict(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40, strata=True, stages=True))
+    b = add(ledger, audit_records(caught=25, false_pos=10, strata=True, stages=True))
+    d = compare_runs(ledger, [a], [b], CompareOptions(volume=1000)).to_dict()
+    json.dumps(d, allow_nan=False)  # no NaN anywhere
+    for key in ("runs", "metrics", "tests", "flags", "verdict", "per_class", "per_stratum", "funnel", "cost", "time", "diff"):
+        assert key in d
+    assert d["runs"] == {"a": [a], "b": [b]}
+    assert d["verdict"]["decision"] in DECISIONS and d["verdict"]["rule"]
+    for name in ("precision", "recall", "f1", "accuracy"):
+        entry = d["metrics"][name]
+        assert {"a", "b", "delta", "ci"} <= set(entry)
+        assert entry["ci"][0] <= entry["ci"][1]
+    for t in d["tests"]:
+        assert {"name", "metric", "statistic", "p_value"} <= set(t)
+        if t["name"] == "welch":
+            assert "df" in t
+    for f in d["flags"]:
+        assert {"kind", "severity", "message"} <= set(f)
+        assert ("class" in f) or ("stratum" in f) or f["kind"] in ("quality_regression", "below_majority_baseline", "cheaper_but_worse", "faster_but_worse")
+
+
+def test_bootstrap_is_reproducible_and_seeded(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40))
+    b = add(ledger, audit_records(caught=30, false_pos=50))
+    one = compare_runs(ledger, [a], [b], CompareOptions(seed=5)).metrics["f1"]["ci"]
+    two = compare_runs(ledger, [a], [b], CompareOptions(seed=5)).metrics["f1"]["ci"]
+    other = compare_runs(ledger, [a], [b], CompareOptions(seed=6)).metrics["f1"]["ci"]
+    assert one == two and one != other
+
+
+def test_diff_shows_what_changed(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(), params={"retrieve": {"top_k": 5}}, prompts={"rerank": "v1"}, hypothesis="base")
+    b = add(ledger, audit_records(), params={"retrieve": {"top_k": 10}}, prompts={"rerank": "v2"}, hypothesis="more candidates")
+    c = compare_runs(ledger, [a], [b])
+    assert c.diff["params"]["retrieve.top_k"] == {"from": 5, "to": 10}
+    assert "rerank" in c.diff["prompts"]
+    assert c.hypothesis == {"a": "base", "b": "more candidates"}
+    assert "retrieve.top_k: 5 -> 10" in c.render_text()
+
+
+def test_bad_arguments(ledger: Ledger) -> None:
+    a = add(ledger, audit_records())
+    with pytest.raises(RunNotFound):
+        compare_runs(ledger, [a], [99])
+    with pytest.raises(UsageError, match="empty"):
+        compare_runs(ledger, [a], [])
+    with pytest.raises(UsageError, match="both groups"):
+        compare_runs(ledger, [a], [a])
+    d = ledger.append(RunInput(kind="decision", refs=[a], body={"why": "x"}))
+    with pytest.raises(UsageError, match="not a run"):
+        compare_runs(ledger, [a], [d.id])
+    with pytest.raises(UsageError, match="alpha"):
+        compare_runs(ledger, [a], [a + 0], CompareOptions(alpha=2))
+
+
+def test_runs_without_records_compare_on_stored_metrics(ledger: Ledger) -> None:
+    a = ledger.append(RunInput(experiment="x", dataset={"sample_size": 100}, cost={"total_usd": 1.0})).id
+    b = ledger.append(RunInput(experiment="x", dataset={"sample_size": 100}, cost={"total_usd": 0.5})).id
+    c = compare_runs(ledger, [a], [b])
+    assert c.verdict["decision"] == "NO_DECISION"
+    assert c.metrics["cost_per_record_usd"]["delta"] == pytest.approx(-0.005)
+    assert c.per_class == [] and c.funnel is None
+    assert not math.isnan(len(c.render_text()))
