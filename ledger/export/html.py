@@ -11,7 +11,7 @@ from pathlib import Path
 from ..model import Run
 from ..store import Ledger
 from .charts import Series, line_chart
-from .report import Report, build_report, report_title
+from .report import Report, build_report, report_title, split_flags
 from .rows import diff_summary, fmt_ratio, fmt_seconds, fmt_usd
 from .safe import Redactor, html_text
 
@@ -49,7 +49,10 @@ tr.pareto td:first-child { box-shadow: inset 3px 0 0 var(--accent); }
 .badge.ROLLBACK, .badge.tripped, .badge.failed { background: #f7dedc; color: var(--bad); }
 .badge.REVIEW { background: #f8ecd2; color: var(--warn); }
 ul.flags { margin: 0; padding-left: 16px; }
-ul.flags li { margin: 1px 0; }
+details summary { color: var(--muted); font-size: 12.5px; cursor: pointer; }
+ul.flags li { margin: 2px 0; }
+.sev { font-size: 11px; font-weight: 650; text-transform: uppercase; letter-spacing: .03em; margin-right: 4px; }
+.sev.regression { color: var(--bad); } .sev.warning { color: var(--warn); }
 .flag-kind { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 11.5px;
   color: var(--muted); }
 svg.chart { width: 100%; height: auto; display: block; margin: 8px 0 14px; border: 1px solid var(--line);
@@ -192,6 +195,14 @@ def _charts(report: Report) -> Iterable[str]:
     yield "</section>"
 
 
+def _flag_li(flag: dict[str, object]) -> str:
+    severity = _e(flag.get("severity", ""))
+    return (
+        f"<li><span class='sev {severity}'>{severity}</span> {_e(flag.get('message', ''))} "
+        f"<span class='flag-kind'>{_e(flag.get('kind', ''))}</span></li>"
+    )
+
+
 def _comparisons(report: Report) -> Iterable[str]:
     if report.comparisons is None:
         return
@@ -215,13 +226,17 @@ def _comparisons(report: Report) -> Iterable[str]:
         decision = str((c.verdict or {}).get("decision", "")) or "–"
         rule = str((c.verdict or {}).get("rule", ""))
         badge_class = decision if decision in ("PROMOTE", "ROLLBACK", "REVIEW", "NO_DECISION") else ""
-        if c.flags:
-            items = "".join(
-                f"<li><span class='flag-kind'>{_e(f.get('kind', ''))}</span> {_e(f.get('message', ''))}</li>"
-                for f in c.flags
+        regressions, warnings = split_flags(c.flags)
+        flags = ""
+        if regressions:
+            flags += f"<ul class='flags'>{''.join(_flag_li(f) for f in regressions)}</ul>"
+        if warnings:
+            flags += (
+                f"<details><summary>{len(warnings)} warning{'s' if len(warnings) != 1 else ''} "
+                "(not significant)</summary>"
+                f"<ul class='flags'>{''.join(_flag_li(f) for f in warnings)}</ul></details>"
             )
-            flags = f"<ul class='flags'>{items}</ul>"
-        else:
+        if not c.flags:
             flags = "<span class='note'>none</span>"
         yield (
             f"<tr><td style='white-space:nowrap'>{pair}</td><td><span class='badge {badge_class}'>{_e(decision)}</span></td>"

@@ -6,17 +6,23 @@ each row keeps the header's column count whatever the text holds.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..model import Run
 from ..store import Ledger
-from .report import Report, build_report, report_title
+from .report import Report, build_report, report_title, split_flags
 from .rows import diff_summary, fmt_ratio, fmt_seconds, fmt_usd
 from .safe import Redactor, md_cell
 
 HEADERS = ("run", "experiment", "status", "hypothesis", "changes vs parent", "notes", "n", "P", "R",
            "F1", "cost / record", "time / record")
 ALIGN = ("---:", ":---", ":---", ":---", ":---", ":---", "---:", "---:", "---:", "---:", "---:", "---:")
+
+
+def _kind(flag: dict[str, object]) -> str:
+    kind = str(flag.get("kind", ""))
+    return f"`{kind}`" if re.fullmatch(r"[A-Za-z0-9_]+", kind) else md_cell(kind)
 
 
 def table_row(cells: list[object]) -> str:
@@ -74,9 +80,13 @@ def render(report: Report, redactor: Redactor) -> str:
             head = f"- **{c.a} → {c.b}**: {md_cell(verdict.get('decision', '–'))}"
             if verdict.get("rule"):
                 head += f" ({md_cell(verdict['rule'])})"
+            regressions, warnings = split_flags(c.flags)
             lines.append(head if c.flags else head + "; no flags")
-            for flag in c.flags:
-                lines.append(f"  - `{md_cell(flag.get('kind', ''))}` {md_cell(flag.get('message', ''))}")
+            for flag in regressions:
+                lines.append(f"  - **regression** {_kind(flag)} {md_cell(flag.get('message', ''))}")
+            if warnings:
+                kinds = sorted({str(f.get("kind", "")) for f in warnings})
+                lines.append(f"  - {len(warnings)} warning(s), not significant: {md_cell(', '.join(kinds))}")
         if not report.comparisons:
             lines.append("No pair of consecutive runs to compare.")
         lines.append("")

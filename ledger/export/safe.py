@@ -100,10 +100,11 @@ html_attr = html_text
 
 
 def md_cell(value: Any) -> str:
-    """One Markdown table cell: pipes escaped, newlines turned into ``<br>``, markup escaped, so
-    that a row always keeps its column count and nothing in the data becomes HTML."""
+    """One Markdown table cell: pipes escaped, newlines turned into ``<br>``, ``<`` and ``&`` and
+    Markdown markup escaped, so that a row always keeps its column count and nothing in the data
+    becomes HTML or a link."""
     text = "" if value is None else str(value)
-    text = html.escape(text, quote=False)
+    text = text.replace("&", "&amp;").replace("<", "&lt;")  # no tag or entity from the data
     text = text.replace("\\", "\\\\").replace("|", "\\|")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
     for char in ("`", "*", "_", "[", "]"):

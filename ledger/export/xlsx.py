@@ -14,7 +14,6 @@ from typing import Any
 
 from ..model import Run
 from ..store import Ledger
-from .json_ import rows_to_export
 from .rows import COLUMNS, PER_CLASS_COLUMNS, per_class_rows, run_row
 from .safe import FORMULA_START, Redactor
 
@@ -107,8 +106,9 @@ def write(
 
     decisions = _Sheet(wb, "decisions", ["decision", "created (UTC)", "about runs", "why", "revisit when"],
                        ["int", "datetime", "text", "text", "text"], [9, 20, 14, 60, 30])
-    for entry in rows_to_export(ledger, runs, whole_ledger):
-        if entry.kind != "decision":
+    exported = {r.id for r in runs}
+    for entry in ledger.runs(kind="decision"):
+        if not exported.intersection(entry.refs):
             continue
         body = redactor.value(entry.body)
         decisions.append([

@@ -208,7 +208,7 @@ def test_markdown_table_keeps_its_column_count(hostile: Ledger, tmp_path: Path) 
     assert len(table) == 2 + 2  # header, rule, two runs
     assert {_md_columns(line) for line in table} == {12}
     assert "<script>" not in text
-    assert "&lt;script&gt;" in text
+    assert "&lt;script>alert(1)&lt;/script>" in text
 
 
 # ---- JSON round trip ----------------------------------------------------------------------------
