@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analysis, core, export, run, tui
+from . import analysis, core, demo, export, run, tui
 
 app = typer.Typer(
     name="ledger",
@@ -24,6 +24,7 @@ tui.register(app)
 export.register(app)
 analysis.register(app)
 run.register(app)
+demo.register(app)
 
 
 def main() -> None:
