@@ -430,11 +430,15 @@ def comparison_view(d: Mapping[str, Any]) -> ComparisonView:
     flags = []
     for f in d.get("flags") or []:
         where = f.get("class") or f.get("stratum")
-        prefix = f"[{f.get('kind', 'flag')}]" + (f" {where}:" if where else "")
+        severity = f"{f['severity']} " if f.get("severity") else ""
+        prefix = f"[{severity}{f.get('kind', 'flag')}]" + (f" {where}:" if where else "")
         flags.append(f"{prefix} {f.get('message', '')}".strip())
     verdict = d.get("verdict") or {}
     metrics = []
-    for m in d.get("metrics") or []:
+    raw_metrics = d.get("metrics") or []
+    if isinstance(raw_metrics, Mapping):  # {name: {a, b, delta, ci}}
+        raw_metrics = [{"name": name, **values} for name, values in raw_metrics.items()]
+    for m in raw_metrics:
         metrics.append((
             str(m.get("name") or m.get("metric") or "?"),
             _value(m.get("a")), _value(m.get("b")),

@@ -35,6 +35,18 @@ class AlertsLoaded(Message, bubble=False):
 
 
 @dataclass
+class NewRunsChecked(Message, bubble=False):
+    """New runs compared with their parents: those with a regression flag -> why."""
+
+    alerts: dict[int, str]
+
+
+@dataclass
+class ComparisonRecorded(Message, bubble=False):
+    analysis_id: int
+
+
+@dataclass
 class DetailLoaded(Message, bubble=False):
     detail: RunDetail
 
@@ -45,6 +57,7 @@ class ComparisonLoaded(Message, bubble=False):
     text: str
     a_ids: list[int]
     b_ids: list[int]
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Static
 from ledger.errors import LedgerError
 
 from ..data import ComparisonView, comparison_view
-from ..messages import ComparisonLoaded, WorkFailed
+from ..messages import ComparisonLoaded, ComparisonRecorded, WorkFailed
 from ..widgets.panels import Panel
 
 VERDICT_STYLE = {"PROMOTE": "bold green", "ROLLBACK": "bold red", "REVIEW": "bold yellow"}
@@ -24,6 +24,7 @@ class CompareScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("w", "swap", "Swap A/B"),
+        Binding("r", "record", "Record"),
     ]
 
     def __init__(self, a_ids: list[int], b_ids: list[int]) -> None:
@@ -31,7 +32,9 @@ class CompareScreen(Screen[None]):
         self.a_ids = list(a_ids)
         self.b_ids = list(b_ids)
         self.view: ComparisonView | None = None
+        self.data: dict[str, Any] | None = None
         self.text = ""
+        self.recorded_id: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -56,17 +59,21 @@ class CompareScreen(Screen[None]):
     def load(self) -> None:
         from ledger.compare import compare_runs
 
+        a_ids, b_ids = list(self.a_ids), list(self.b_ids)
         try:
             with self.app.open_ledger() as ledger:  # type: ignore[attr-defined]
-                comparison = compare_runs(ledger, self.a_ids, self.b_ids)
+                comparison = compare_runs(ledger, a_ids, b_ids)
                 data = comparison.to_dict()
                 text = comparison.render_text()
         except LedgerError as exc:
             self.post_message(WorkFailed("comparing", str(exc)))
             return
-        self.post_message(ComparisonLoaded(comparison_view(data), text, self.a_ids, self.b_ids))
+        self.post_message(ComparisonLoaded(comparison_view(data), text, a_ids, b_ids, data))
 
     def on_comparison_loaded(self, message: ComparisonLoaded) -> None:
+        if (message.a_ids, message.b_ids) != (self.a_ids, self.b_ids):
+            return  # a result for the sides before a swap
+        self.data = message.data
         v = self.view = message.view
         self.text = message.text
         a = ",".join(map(str, message.a_ids))
@@ -85,8 +92,31 @@ class CompareScreen(Screen[None]):
         self.notify(f"{message.what}: {message.error}", severity="error", timeout=8)
         self.query_one("#compare-title", Static).update(f"[red]{_escape(message.error)}[/red]")
 
+    def action_record(self) -> None:
+        if self.data is None:
+            self.notify("the comparison is still being computed", severity="warning")
+            return
+        self.record(self.data)
+
+    @work(thread=True, exclusive=True, group="record")
+    def record(self, data: dict[str, Any]) -> None:
+        from ..alerts import record_comparison
+
+        try:
+            with self.app.open_ledger() as ledger:  # type: ignore[attr-defined]
+                analysis_id = record_comparison(ledger, data)
+        except LedgerError as exc:
+            self.post_message(WorkFailed("recording the comparison", str(exc)))
+            return
+        self.post_message(ComparisonRecorded(analysis_id))
+
+    def on_comparison_recorded(self, message: ComparisonRecorded) -> None:
+        self.recorded_id = message.analysis_id
+        self.notify(f"comparison recorded as analysis {message.analysis_id}")
+
     def action_swap(self) -> None:
         self.a_ids, self.b_ids = self.b_ids, self.a_ids
+        self.data = None
         self.query_one("#compare-title", Static).update(self._title())
         self.load()
 

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from ledger.errors import LedgerError
 
 from ..data import SORTABLE, RunRow, compare_groups, rows_from_summaries, view_rows
-from ..messages import AlertsLoaded, RunsAppended, RunsLoaded, WorkFailed
+from ..messages import AlertsLoaded, NewRunsChecked, RunsAppended, RunsLoaded, WorkFailed
 from ..widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ class RunsScreen(Screen[None]):
         super().__init__()
         self.rows: list[RunRow] = []
         self.marks: dict[int, str] = {}
-        self.alerts: dict[int, str] = {}
+        self.alerts: dict[int, str] = {}  # stored and session alerts together
+        self.stored_alerts: dict[int, str] = {}  # flags recorded in the ledger, tripped triggers
+        self.session_alerts: dict[int, str] = {}  # new runs that regressed against their parent
         self.trips: list[str] = []
         self.head_id: int | None = None
         self.loaded = False
@@ -116,6 +118,20 @@ class RunsScreen(Screen[None]):
         rows = rows_from_summaries(s for s in new if s["id"] > known)
         self.post_message(RunsAppended(rows, head_id))
         self.load_alerts()
+        if rows and known:
+            self.check_new([(r.id, r.parent_id) for r in rows if r.status == "ok"])
+
+    @work(thread=True, group="check")
+    def check_new(self, runs: list[tuple[int, int | None]]) -> None:
+        from ..alerts import check_new_runs
+
+        try:
+            with self.ledger_app.open_ledger() as ledger:
+                found = check_new_runs(ledger, runs)
+        except LedgerError as exc:
+            self.post_message(WorkFailed("comparing new runs with their parents", str(exc)))
+            return
+        self.post_message(NewRunsChecked(found))
 
     @work(thread=True, exclusive=True, group="alerts")
     def load_alerts(self) -> None:
@@ -151,10 +167,21 @@ class RunsScreen(Screen[None]):
             self.notify(f"{len(message.rows)} new run(s): {', '.join(str(r.id) for r in message.rows[-5:])}",
                         timeout=3)
 
+    def on_new_runs_checked(self, message: NewRunsChecked) -> None:
+        self.session_alerts.update(message.alerts)
+        for run_id, why in message.alerts.items():
+            self.notify(f"run {run_id} {why}", severity="warning", timeout=6)
+        self.set_alerts({**self.session_alerts, **self.stored_alerts}, self.trips)
+
     def on_alerts_loaded(self, message: AlertsLoaded) -> None:
-        changed = set(self.alerts) ^ set(message.alerts)
-        self.alerts = message.alerts
-        self.trips = message.trips
+        self.stored_alerts = message.alerts
+        self.set_alerts({**self.session_alerts, **message.alerts}, message.trips)
+
+    def set_alerts(self, alerts: dict[int, str], trips: list[str]) -> None:
+        changed = set(self.alerts) ^ set(alerts)
+        self.alerts = alerts
+        self.table.alerts = alerts
+        self.trips = trips
         for run_id in changed:
             self.table.refresh_mark(run_id, self.marks, self.alerts)
         self.update_status()
@@ -188,7 +215,12 @@ class RunsScreen(Screen[None]):
             parts.append(f"! {len(self.alerts)} alert(s)")
         if self.trips:
             parts.append(f"{len(self.trips)} tripped trigger(s)")
-        self.query_one("#status", Static).update("  ·  ".join(parts))
+        cursor = table.cursor_id
+        if cursor is not None and cursor in self.alerts:
+            parts = [f"! run {cursor}: {self.alerts[cursor]}", *parts[:1]]
+        from rich.text import Text
+
+        self.query_one("#status", Static).update(Text("  ·  ".join(parts), no_wrap=True, overflow="ellipsis"))
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -217,8 +249,7 @@ class RunsScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted, "#runs")
     def row_highlighted(self) -> None:
-        if len(self.table.view) > len(self.table.shown):
-            self.call_later(self.update_status)
+        self.call_later(self.update_status)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
