@@ -1,0 +1,141 @@
+"""compare, sweep, pareto, decide, triggers through the CLI (CliRunner and real processes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger import Ledger, RunInput
+from ledger.cli import app
+from tests.ledger.test_compare import audit_records
+
+runner = CliRunner()
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """Runs 1-2: the hidden regression pair; 3: a clean improvement over 1; 4: a repeat of 3."""
+    path = tmp_path / "l.db"
+    with Ledger(path, create=True) as ledger:
+        for caught, fp in ((40, 100), (25, 10), (40, 20), (40, 22)):
+            ledger.append(RunInput(experiment="audit", records=audit_records(caught=caught, false_pos=fp, stages=True),
+                                   positive_label="wrong", timing={"stage_order": ["filter", "rerank"]},
+                                   hypothesis=f"caught {caught}"))
+    return path
+
+
+def test_acceptance_fail_on_regression_exit_codes_in_real_processes(db: Path) -> None:
+    bad = subprocess.run([LEDGER, "compare", "1", "2", "--db", str(db), "--fail-on-regression", "--volume", "100000"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1, bad.stderr
+    assert bad.stdout.startswith("FLAGS: ")
+    assert "class 'wrong' recall fell 0.800 -> 0.500" in bad.stdout
+    assert "+1,500 missed 'wrong' records" in bad.stdout
+    assert "VERDICT: REVIEW" in bad.stdout
+    assert "--fail-on-regression" in bad.stderr
+    good = subprocess.run([LEDGER, "compare", "1", "3", "--db", str(db), "--fail-on-regression"],
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "VERDICT: PROMOTE" in good.stdout
+
+
+def test_compare_json(db: Path) -> None:
+    code, out, _ = invoke("compare", "1", "2", "--db", str(db), "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["runs"] == {"a": [1], "b": [2]}
+    assert d["verdict"]["decision"] == "REVIEW"
+    assert any(f["kind"] == "hidden_regression" and f["class"] == "wrong" for f in d["flags"])
+    assert d["funnel"]["stages"] == ["filter", "rerank"]
+    # without --fail-on-regression a regression is reported but the exit code is 0
+    assert code == 0
+
+
+def test_compare_groups(db: Path) -> None:
+    code, out, _ = invoke("compare", "1,2", "3-4", "--db", str(db), "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["runs"] == {"a": [1, 2], "b": [3, 4]} and d["grouped"] is True
+    assert any(t["name"] == "welch" and t["metric"] == "f1" for t in d["tests"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("compare", "1", "9"), "no run 9"),
+        (("compare", "1", "x"), "is not a number"),
+        (("compare", "1,", "2"), "empty item"),
+        (("compare", "1", "1"), "in both groups"),
+        (("compare", "1", "2", "--alpha", "3"), "--alpha"),
+        (("sweep", "1", "--score", "nope"), "has score 'nope'"),
+        (("sweep", "9", "--score", "flag"), "no run 9"),
+        (("sweep", "1", "2", "3", "--score", "flag"), "one run id, or two"),
+        (("decide", "1", "--why", "x", "--revisit-when", "recall <"), "bad condition"),
+        (("decide", "1", "--why", "x", "--revisit-when", "recal < 0.8"), "unknown variable 'recal'"),
+        (("decide", "9", "--why", "x"), "no run 9"),
+        (("pareto", "--experiment", "nothing"), "no successful runs"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_2(db: Path, args: tuple[str, ...], message: str) -> None:
+    code, out, err = invoke(*args, "--db", str(db))
+    assert code == 2, (out, err)
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and out == ""
+
+
+def test_sweep_table_json_record_and_compare(db: Path) -> None:
+    code, out, _ = invoke("sweep", "1", "--score", "flag", "--db", str(db), "--fn-cost", "10")
+    assert code == 0
+    assert "precision" in out and "recommended threshold" in out and "expected cost" in out
+    code, out, _ = invoke("sweep", "1", "--score", "flag", "--db", str(db), "--json", "--record")
+    d = json.loads(out)
+    assert d["type"] == "sweep" and d["run"] == 1 and d["recorded_as"] == 5
+    with Ledger(db) as ledger:
+        row = ledger.get(5)
+    assert row.kind == "analysis" and row.refs == [1] and row.body["score"] == "flag"
+    code, out, _ = invoke("sweep", "1", "2", "--score", "flag", "--db", str(db), "--no-plot")
+    assert code == 0 and "average precision: run 1" in out
+    code, out, _ = invoke("sweep", "1", "2", "--score", "flag", "--db", str(db), "--json")
+    d = json.loads(out)
+    assert [s["run"] for s in d["runs"]] == [1, 2] and "delta_average_precision" in d
+
+
+def test_decide_and_triggers(db: Path) -> None:
+    code, out, _ = invoke("decide", "1", "--why", "highest recall", "--revisit-when", "recall < 0.70", "--db", str(db))
+    assert code == 0 and "decision 5 about run 1" in out
+    code, out, _ = invoke("triggers", "--db", str(db))
+    assert code == 0
+    assert "tripped by run" in out and "recall < 0.70" in out
+    code, out, _ = invoke("triggers", "--db", str(db), "--json")
+    d = json.loads(out)
+    assert [(t["decision_id"], t["run_id"]) for t in d["tripped"]] == [(5, 2)]  # run 2: recall 0.5
+    assert d["decisions"][0]["tripped_by"] == [2]
+    code, _, _ = invoke("triggers", "--db", str(db), "--fail-on-trip")
+    assert code == 1
+
+
+def test_triggers_none_tripped(db: Path) -> None:
+    invoke("decide", "3", "--why", "clean", "--revisit-when", "recall < 0.5", "--db", str(db))
+    code, out, _ = invoke("triggers", "--db", str(db))
+    assert code == 0 and "no trigger has tripped" in out
+
+
+def test_pareto_table_and_json(db: Path) -> None:
+    code, out, _ = invoke("pareto", "--db", str(db))
+    assert code == 0 and "frontier" in out
+    code, out, _ = invoke("pareto", "--db", str(db), "--json", "--all")
+    d = json.loads(out)
+    assert 3 in d["front"] and 1 not in d["front"]  # run 3 beats run 1 on F1 at the same cost
+    assert {r["id"] for r in d["runs"]} == {1, 2, 3, 4}
