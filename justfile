@@ -29,3 +29,11 @@ bench:
     {{py}} -m bench.bench_pipeline
     {{py}} -m bench.bench_export
     {{py}} -m bench.bench_tui
+
+# Full-size reliability suite (8 x 500 concurrent appends, 200 kill -9s, lock, tamper); writes docs/reliability.md
+torture *ARGS:
+    {{py}} -m bench.torture {{ARGS}}
+
+# ledger vs MLflow side by side; installs MLflow into its own venv ($MLFLOW_VENV, default /work/mlflow-venv) once
+bench-mlflow *ARGS:
+    {{py}} -m bench.bench_mlflow {{ARGS}}
