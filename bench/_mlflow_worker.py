@@ -22,9 +22,8 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import mlflow  # noqa: E402
-
-from _workload import make_run  # noqa: E402
+import mlflow
+from _workload import make_run
 
 EXPERIMENT = "bench"
 

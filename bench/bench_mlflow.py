@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._workload import N_METRICS, N_PARAMS, N_RECORDS, make_run  # noqa: E402
-from bench.common import ROOT, ledger_exe, machine, median_time, process_time, write_section  # noqa: E402
+from bench._workload import N_METRICS, N_PARAMS, N_RECORDS, make_run
+from bench.common import ROOT, ledger_exe, machine, median_time, process_time, write_section
 
 VENV = Path(os.environ.get("MLFLOW_VENV", "/work/mlflow-venv"))
 WORKER = ROOT / "bench" / "_mlflow_worker.py"
