@@ -21,7 +21,7 @@ class RunSection:
     name: str = ""
     sample: int | None = 500
     seed: int = 0
-    chunk: int = 500
+    chunk: int = 200
 
 
 @dataclass

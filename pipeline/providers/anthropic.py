@@ -41,8 +41,10 @@ class AnthropicProvider(BaseProvider):
         kwargs: dict[str, Any] = {
             "model": request.model, "max_tokens": request.max_tokens,
             "messages": [{"role": "user", "content": request.prompt}],
-            "temperature": request.temperature,
         }
+        if request.temperature:
+            # Recent SDKs no longer take `temperature` as an argument; the API still reads it.
+            kwargs["extra_body"] = {"temperature": request.temperature}
         if request.system:
             kwargs["system"] = request.system
         resp = self.client.messages.create(**kwargs)

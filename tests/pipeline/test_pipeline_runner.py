@@ -1,0 +1,174 @@
+"""End-to-end runs of the shipped configs on the generated default, offline."""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger
+from ledger.errors import LedgerError
+from pipeline.runner import run_experiment
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
+BASELINE = ROOT / "configs" / "02_embeddings.toml"
+TUNED = ROOT / "configs" / "05_tuned_filter.toml"
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a socket connection fails the test (and no API key is set)."""
+
+    def refuse(self: socket.socket, address: object) -> None:
+        raise AssertionError(f"network access attempted: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a))  # type: ignore[arg-type,misc]
+    for var in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_shipped_configs_are_the_journey() -> None:
+    assert [p.name for p in CONFIGS] == [
+        "01_naive.toml", "02_embeddings.toml", "03_hybrid.toml", "04_reranker.toml",
+        "05_tuned_filter.toml",
+    ]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_config_appends_a_complete_run_offline(ledger: Ledger, config: Path,
+                                                     no_network: None) -> None:
+    [run] = run_experiment(ledger, config, hypothesis="smoke", sample=120, seed=3)
+    assert run.status == "ok" and run.sample_size == 120 and run.record_count == 120
+    assert run.positive_label == "wrong"
+    assert run.precision is not None or run.metrics  # metrics computed by the ledger
+    stages = run.timing["stage_order"]
+    assert stages[-1] == "decide" and set(run.timing["stages"]) == set(stages)
+    assert run.cost["billing"] == "estimated" and "prices" in run.cost
+    assert run.dataset is not None and run.dataset["seed"] == 3
+    assert run.dataset["name"] == "hs2022-synthetic-v1" and len(run.dataset["digest"]) == 64
+    assert run.params["run.sample"] == 120 and "retrieve.top_k" in run.params
+    assert run.code is not None or run.code is None  # outside git it is None
+    recs = ledger.records(run.id)
+    assert recs.strata is not None and all(s is not None and len(s) == 2 for s in recs.strata)
+    for stage in stages:
+        for field in ("passed", "ok", "latency_ms", "input_tokens", "output_tokens", "cost_usd"):
+            assert f"stages.{stage}.{field}" in recs.numeric, (stage, field)
+    for name in ("cost_usd", "input_tokens", "output_tokens", "latency_ms", "scores.flag"):
+        col = recs.numeric[name]
+        assert all(not math.isnan(v) for v in col), name
+    # Each record's total cost is the sum of its stages' costs.
+    for i in range(0, 120, 17):
+        parts = [recs.numeric[f"stages.{s}.cost_usd"][i] for s in stages]
+        assert recs.numeric["cost_usd"][i] == pytest.approx(math.fsum(p for p in parts if p == p))
+    # Predictions follow the flag score and the threshold.
+    threshold = run.params["decide.threshold"]
+    for pred, flag in zip(recs.predictions, recs.numeric["scores.flag"], strict=True):
+        assert (pred == "wrong") == (flag > 0 and flag >= threshold)
+    llm = [s for s in stages if s in ("filter", "enrich", "rerank")]
+    if llm:
+        assert run.cost_total_usd and run.cost_total_usd > 0
+        assert set(run.prompts) == set(llm)
+    else:
+        assert run.cost_total_usd == 0
+
+
+def test_same_seed_same_outcome_other_seed_differs(tmp_path: Path) -> None:
+    outs = []
+    for i, seed in enumerate((7, 7, 8)):
+        with Ledger(tmp_path / f"l{i}.db", create=True) as led:
+            [run] = run_experiment(led, TUNED, hypothesis="det", sample=150, seed=seed)
+            recs = led.records(run.id)
+            outs.append((recs.ids, recs.predictions, recs.numeric["scores.flag"].tolist(),
+                         run.metrics, run.cost_total_usd, run.reported_metrics))
+    assert outs[0] == outs[1]
+    assert outs[0][0] != outs[2][0]
+
+
+def test_repeats_use_successive_seeds_and_chain(ledger: Ledger) -> None:
+    runs = run_experiment(ledger, BASELINE, hypothesis="rep", sample=60, seed=10, repeat=3)
+    assert [r.dataset["seed"] for r in runs] == [10, 11, 12]  # type: ignore[index]
+    assert runs[1].parent_id == runs[0].id and runs[2].parent_id == runs[1].id
+    assert runs[1].params_diff["run.seed"] == {"from": 10, "to": 11}
+
+
+def test_explicit_parent_and_diff(ledger: Ledger) -> None:
+    [a] = run_experiment(ledger, BASELINE, hypothesis="a", sample=50)
+    [b] = run_experiment(ledger, ROOT / "configs" / "03_hybrid.toml", hypothesis="b", sample=50,
+                         parent=a.id)
+    assert b.parent_id == a.id
+    assert b.params_diff["retrieve.hybrid_weight"]["to"] == 0.5
+
+
+def test_progress_is_reported(ledger: Ledger) -> None:
+    seen: list[tuple[int, int, str]] = []
+    run_experiment(ledger, BASELINE, hypothesis="p", sample=80,
+                   progress=lambda d, t, m: seen.append((d, t, m)))
+    assert seen and seen[-1][0] == seen[-1][1] == 80
+    assert all(0 <= d <= t for d, t, _ in seen)
+
+
+def test_cancel_appends_a_cancelled_run(ledger: Ledger, tmp_path: Path) -> None:
+    cfg = tmp_path / "chunked.toml"
+    cfg.write_text(TUNED.read_text().replace("[run]\n", "[run]\nchunk = 20\n", 1))
+    cancel = threading.Event()
+
+    def progress(done: int, total: int, message: str) -> None:
+        if done >= 40:
+            cancel.set()
+
+    runs = run_experiment(ledger, cfg, hypothesis="c", sample=200, progress=progress,
+                          cancel=cancel)
+    [run] = runs
+    assert run.status == "cancelled" and "cancelled" in (run.error or "")
+    assert 0 < run.record_count < 200
+    assert ledger.verify().ok
+
+
+def test_failure_appends_a_failed_run_and_raises(ledger: Ledger, tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[rerank]\nenabled = true\nmodel = "no-such-model"\n')
+    with pytest.raises(LedgerError, match="no price for model 'no-such-model'"):
+        run_experiment(ledger, cfg, hypothesis="f", sample=20)
+    [run] = ledger.runs()
+    assert run.status == "failed" and "no-such-model" in (run.error or "")
+
+
+def test_missing_key_is_recorded_and_clear(ledger: Ledger, no_network: None) -> None:
+    with pytest.raises(LedgerError, match="ANTHROPIC_API_KEY is not set") as info:
+        run_experiment(ledger, BASELINE, hypothesis="k", sample=10, provider="anthropic")
+    assert "offline" in str(info.value)
+    [run] = ledger.runs()
+    assert run.status == "failed"
+
+
+def test_config_errors_name_the_key(ledger: Ledger, tmp_path: Path) -> None:
+    cfg = tmp_path / "typo.toml"
+    cfg.write_text("[retrieve]\ntopk = 5\n")
+    with pytest.raises(LedgerError, match=r"typo.toml: unknown key retrieve.topk"):
+        run_experiment(ledger, cfg, hypothesis="t")
+    cfg.write_text('[retrieve]\ntop_k = "five"\n')
+    with pytest.raises(LedgerError, match=r"retrieve.top_k must be int"):
+        run_experiment(ledger, cfg, hypothesis="t")
+    with pytest.raises(LedgerError, match="does not exist"):
+        run_experiment(ledger, tmp_path / "nope.toml", hypothesis="t")
+    assert ledger.runs() == []
+
+
+def test_filtered_records_are_not_flagged(ledger: Ledger, tmp_path: Path) -> None:
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text(TUNED.read_text().replace("threshold = 0.3", "threshold = 0.6", 1))
+    [run] = run_experiment(ledger, cfg, hypothesis="strict filter", sample=200)
+    recs = ledger.records(run.id)
+    passed = recs.numeric["stages.filter.passed"]
+    dropped = [i for i, p in enumerate(passed) if p == 0]
+    assert dropped, "a strict filter drops some weak inputs"
+    for i in dropped:
+        assert recs.predictions[i] == "ok" and recs.numeric["scores.flag"][i] == 0
+        assert math.isnan(recs.numeric["stages.retrieve.ok"][i])
+        assert recs.numeric["scores.filter"][i] < 0.6
