@@ -139,3 +139,17 @@ def test_pareto_table_and_json(db: Path) -> None:
     d = json.loads(out)
     assert 3 in d["front"] and 1 not in d["front"]  # run 3 beats run 1 on F1 at the same cost
     assert {r["id"] for r in d["runs"]} == {1, 2, 3, 4}
+
+
+def test_compare_path_never_imports_scipy_or_pandas(db: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ledger.cli import app\n"
+        f"try:\n    app(['compare', '1', '2', '--db', {str(db)!r}, '--json'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'pandas', 'sklearn', 'textual'})\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)["runs"] == {"a": [1], "b": [2]}

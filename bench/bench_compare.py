@@ -1,0 +1,104 @@
+"""Benchmark: `ledger compare` and `ledger sweep` on 5,000- and 100,000-record runs.
+
+Run with ``python -m bench.bench_compare``; writes docs/benchmarks/compare.md.
+Targets: `ledger compare A B` on two 5,000-record runs <= 0.45 s as a whole process; two
+100,000-record runs < 2 s.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import ledger_exe, machine, median_time, process_time, write_section
+from ledger import Ledger, Records, RunInput
+
+STAGES = ("filter", "enrich", "retrieve", "rerank")
+
+
+def make_run(n: int, seed: int, flip: float) -> RunInput:
+    """A realistic pipeline run: 5% 'wrong', 4 stages with per-stage columns, 20 strata, 2 scores."""
+    rng = np.random.default_rng(seed)
+    base = np.random.default_rng(0)  # labels and strata are the same records in every run
+    truth = base.random(n) < 0.05
+    strata = [f"{c:02d}" for c in base.integers(1, 21, n)]
+    flag = np.clip(np.where(truth, rng.beta(5, 2, n), rng.beta(2, 5, n)), 0, 1)
+    pred = np.where(rng.random(n) < flip, ~truth, flag > 0.6)
+    numeric: dict[str, np.ndarray] = {
+        "cost_usd": rng.gamma(2.0, 0.01, n),
+        "latency_ms": rng.gamma(3.0, 400.0, n),
+        "input_tokens": rng.integers(200, 2000, n).astype(float),
+        "output_tokens": rng.integers(5, 200, n).astype(float),
+        "scores.flag": flag,
+        "scores.filter": rng.random(n),
+    }
+    alive = np.ones(n, dtype=bool)
+    for stage in STAGES:
+        passed = alive & (rng.random(n) > 0.02)
+        numeric[f"stages.{stage}.passed"] = passed.astype(float)
+        numeric[f"stages.{stage}.ok"] = (passed & (rng.random(n) > 0.01)).astype(float)
+        numeric[f"stages.{stage}.latency_ms"] = rng.gamma(2.0, 50.0, n)
+        numeric[f"stages.{stage}.cost_usd"] = rng.gamma(2.0, 0.002, n)
+        alive = passed
+    labels = np.where(truth, "wrong", "ok").tolist()
+    records = Records.from_columns(
+        [f"rec-{i}" for i in range(n)], labels, np.where(pred, "wrong", "ok").tolist(), strata=strata,
+        numeric={k: v.tolist() for k, v in numeric.items()},
+    )
+    return RunInput(experiment="bench", records=records, positive_label="wrong",
+                    timing={"stage_order": list(STAGES)}, params={"flip": flip})
+
+
+def main() -> None:
+    from ledger.compare import compare_runs
+    from ledger.sweep import sweep_run
+
+    exe = ledger_exe()
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        with Ledger(db, create=True) as ledger:
+            small = [ledger.append(make_run(5_000, s, f)).id for s, f in ((1, 0.05), (2, 0.04))]
+            large = [ledger.append(make_run(100_000, s, f)).id for s, f in ((3, 0.05), (4, 0.04))]
+            t_small, _ = median_time(lambda: compare_runs(ledger, [small[0]], [small[1]]), repeat=7)
+            t_large, _ = median_time(lambda: compare_runs(ledger, [large[0]], [large[1]]), repeat=3)
+            t_sweep, _ = median_time(lambda: sweep_run(ledger, large[0], "flag", fn_cost=10), repeat=3)
+        argv = [exe, "compare", str(small[0]), str(small[1]), "--db", str(db)]
+        p_small = process_time(argv, repeat=7)
+        p_small_json = process_time([*argv, "--json"], repeat=7)
+        p_large = process_time([exe, "compare", str(large[0]), str(large[1]), "--db", str(db)], repeat=3)
+        p_sweep = process_time([exe, "sweep", str(large[0]), "--score", "flag", "--db", str(db)], repeat=3)
+        p_help = process_time([exe, "--help"], repeat=7)
+    rows = [
+        ("`ledger compare A B`, 2 x 5,000 records (whole process)", p_small, "<= 0.45 s"),
+        ("`ledger compare A B --json`, 2 x 5,000 records (whole process)", p_small_json, "<= 0.45 s"),
+        ("`ledger compare A B`, 2 x 100,000 records (whole process)", p_large, "< 2 s"),
+        ("`compare_runs`, 2 x 5,000 records (in process)", t_small, ""),
+        ("`compare_runs`, 2 x 100,000 records (in process)", t_large, ""),
+        ("`ledger sweep RUN --score flag`, 100,000 records (whole process)", p_sweep, ""),
+        ("`sweep_run`, 100,000 records (in process)", t_sweep, ""),
+        ("`ledger --help` (start-up, for reference)", p_help, ""),
+    ]
+    lines = [
+        "## compare and sweep",
+        "",
+        "`python -m bench.bench_compare`. Runs with 5% positives, 4 pipeline stages (per-stage passed/ok/"
+        "latency/cost columns), 20 strata and 2 scores; the compared runs share record ids, so every "
+        "paired test runs (exact McNemar, 1,000-resample paired bootstrap, Holm per class and per "
+        "stratum, Welch on cost, latency, tokens and both scores). scipy and pandas are not imported.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "| what | median | target |",
+        "|---|---:|---|",
+    ]
+    for what, seconds, target in rows:
+        lines.append(f"| {what} | {seconds:.3f} s | {target} |")
+    write_section("compare", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
