@@ -399,6 +399,20 @@ def compare_runs(
     return comparison
 
 
+def record_comparison(ledger: Ledger, comparison: Comparison) -> Run:
+    """Store a comparison's verdict, flags and metrics as an analysis row pointing at both sides."""
+    from .model import RunInput
+
+    d = comparison.to_dict()
+    first = ledger.get(comparison.runs["b"][0])
+    body = {"type": "compare", "a": d["runs"]["a"], "b": d["runs"]["b"], "verdict": d["verdict"],
+            "flags": d["flags"], "metrics": d["metrics"], "paired": d["paired"], "options": d["options"]}
+    return ledger.append(RunInput(
+        kind="analysis", experiment=first.experiment, refs=[*comparison.runs["a"], *comparison.runs["b"]],
+        body=body, hypothesis=f"compare {d['runs']['a']} with {d['runs']['b']}: {d['verdict']['decision']}",
+    ))
+
+
 def _numeric_outcomes(a: _Side, b: _Side) -> list[str]:
     names: list[str] = [n for n in ("cost_usd", "latency_ms", "input_tokens", "output_tokens") if n in a.numeric and n in b.numeric]
     names += sorted(n for n in a.numeric if n.startswith("scores.") and n in b.numeric)

@@ -40,8 +40,14 @@ class Trip:
     values: dict[str, float]
     why: str
 
+    @property
+    def message(self) -> str:
+        values = ", ".join(f"{k}={v:.4g}" for k, v in self.values.items())
+        return (f"run {self.run_id} trips decision {self.decision_id} (about run {self.decided_run_id}): "
+                f"{self.condition}" + (f" ({values})" if values else ""))
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "message": self.message}
 
 
 def run_variables(run: Run) -> dict[str, float | None]:

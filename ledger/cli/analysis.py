@@ -42,9 +42,10 @@ def compare(
     seed: Annotated[int, typer.Option(help="Bootstrap seed (results are reproducible).")] = 0,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a regression flag or ROLLBACK stands (for CI).")] = False,
+    record: Annotated[bool, typer.Option("--record", help="Store the verdict, flags and metrics as an analysis row.")] = False,
 ) -> None:
     """Compare run(s) A with run(s) B: metrics with CIs, Welch/McNemar tests, imbalance flags, verdict."""
-    from ..compare import CompareOptions, compare_runs
+    from ..compare import CompareOptions, compare_runs, record_comparison
 
     opts = CompareOptions(alpha=alpha, min_effect=min_effect, max_cost_delta=max_cost_delta,
                           min_cost_saving=min_cost_saving, min_time_saving=min_time_saving,
@@ -52,10 +53,16 @@ def compare(
     a_ids, b_ids = parse_ids(a), parse_ids(b)
     with Ledger(db_path(db)) as ledger:
         result = compare_runs(ledger, a_ids, b_ids, opts)
+        stored = record_comparison(ledger, result) if record else None
     if as_json:
-        print_json(result.to_dict())
+        out = result.to_dict()
+        if stored is not None:
+            out["recorded_as"] = stored.id
+        print_json(out)
     else:
         print(result.render_text())
+        if stored is not None:
+            print(f"recorded as analysis row {stored.id}")
     if fail_on_regression and (result.regressions or result.verdict["decision"] == "ROLLBACK"):
         what = f"{len(result.regressions)} regression flag(s)" if result.regressions else "verdict ROLLBACK"
         print(f"ledger: failing: {what} (--fail-on-regression)", file=sys.stderr)

@@ -153,3 +153,16 @@ def test_compare_path_never_imports_scipy_or_pandas(db: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in proc.stderr, proc.stderr
     assert json.loads(proc.stdout)["runs"] == {"a": [1], "b": [2]}
+
+
+def test_compare_record_stores_an_analysis_row(db: Path) -> None:
+    code, out, _ = invoke("compare", "1", "2", "--db", str(db), "--json", "--record")
+    assert code == 0
+    rid = json.loads(out)["recorded_as"]
+    with Ledger(db) as ledger:
+        row = ledger.get(rid)
+        assert ledger.verify().ok
+    assert row.kind == "analysis" and row.refs == [1, 2]
+    assert row.body["type"] == "compare" and row.body["b"] == [2]
+    assert row.body["verdict"]["decision"] == "REVIEW"
+    assert any(f["kind"] == "hidden_regression" for f in row.body["flags"])

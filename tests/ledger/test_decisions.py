@@ -47,6 +47,7 @@ def test_later_runs_trip_triggers(ledger: Ledger) -> None:
     assert [(t.decision_id, t.decided_run_id, t.run_id) for t in trips] == [(decision, decided, bad)]
     assert trips[0].values == {"recall": pytest.approx(0.7)}
     assert trips[0].condition == "recall < 0.80"
+    assert trips[0].to_dict()["message"] == f"run {bad} trips decision {decision} (about run {decided}): recall < 0.80 (recall=0.7)"
 
 
 def test_earlier_runs_and_the_decided_run_do_not_trip(ledger: Ledger) -> None:
