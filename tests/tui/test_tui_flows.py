@@ -64,3 +64,186 @@ async def test_export_marked_runs_then_whole_ledger(tui_db: Path, tmp_path: Path
         assert ids == ["1", "2", "3", "4", "5", "6"]
         await pilot.press("escape")
         assert app.screen is screen
+
+
+async def open_runs(pilot, app) -> RunsScreen:  # type: ignore[no-untyped-def]
+    screen = app.screen
+    assert isinstance(screen, RunsScreen)
+    await wait_loaded(pilot, screen)
+    return screen
+
+
+async def test_compare_two_marked_runs_shows_flags_verdict_metrics_tests(tui_db: Path) -> None:
+    from ledger import Ledger
+    from ledger.compare import compare_runs
+    from tui.messages import ComparisonLoaded
+    from tui.screens.compare import CompareScreen
+
+    app = make_app(tui_db, poll_interval=0)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        screen = await open_runs(pilot, app)
+        screen.table.move_cursor(row=0)
+        await pilot.press("space")  # run 1
+        screen.table.move_cursor(row=3)
+        await pilot.press("space", "c")  # run 4, then compare
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
+        assert (compare.a_ids, compare.b_ids) == ([1], [4])
+        await wait_for(pilot, lambda: compare.view is not None)
+        loaded = next(m for m in seen if isinstance(m, ComparisonLoaded))
+        with Ledger(tui_db) as led:
+            expected = compare_runs(led, [1], [4]).to_dict()
+        assert loaded.view.verdict == expected["verdict"]["decision"]
+        assert len(loaded.view.flags) == len(expected["flags"])
+        names = [m[0] for m in loaded.view.metrics]
+        assert names[:3] == list(expected["metrics"])[:3]
+        f1 = dict((m[0], m[3]) for m in loaded.view.metrics)["f1"]
+        assert f1 == f"{expected['metrics']['f1']['delta']:+.4f}"
+        assert {t[0] for t in loaded.view.tests} == {t["name"] for t in expected["tests"]}
+        assert "welch" in {t[0] for t in loaded.view.tests}
+        assert loaded.text.strip()
+        # record it: an analysis row that marks run 4 in the table when it carries flags
+        await pilot.press("r")
+        await wait_for(pilot, lambda: compare.recorded_id is not None)
+        with Ledger(tui_db) as led:
+            row = led.get(compare.recorded_id)  # type: ignore[arg-type]
+        assert row.kind == "analysis" and row.refs == [1, 4] and row.body["b"] == [4]
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_compare_groups_and_cursor_against_parent(tui_db: Path) -> None:
+    from tui.screens.compare import CompareScreen
+
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_runs(pilot, app)
+        await pilot.press("c")  # no marks: the cursor row (6) against its parent (4)
+        assert isinstance(app.screen, CompareScreen)
+        assert (app.screen.a_ids, app.screen.b_ids) == ([4], [6])
+        await wait_for(pilot, lambda: app.screen.view is not None)  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        screen.table.move_cursor(row=0)
+        await pilot.press("space", "space", "b", "b")  # A = 1,2 ; B = 3,4
+        await pilot.press("c")
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
+        assert (compare.a_ids, compare.b_ids) == ([1, 2], [3, 4])
+        await wait_for(pilot, lambda: compare.view is not None)
+        assert compare.view is not None and compare.view.verdict in {"PROMOTE", "ROLLBACK", "REVIEW", "NO_DECISION"}
+        assert compare.data is not None and compare.data["grouped"] is True
+
+
+async def test_sweep_moves_threshold_and_records(tui_db: Path) -> None:
+    from ledger import Ledger
+    from ledger.sweep import sweep_run
+    from tui.screens.sweep import SweepScreen
+
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_runs(pilot, app)
+        screen.table.move_cursor(row=3)  # run 4
+        await pilot.press("s")
+        sweep = app.screen
+        assert isinstance(sweep, SweepScreen)
+        await wait_for(pilot, lambda: bool(sweep.points))
+        with Ledger(tui_db) as led:
+            expected = sweep_run(led, 4, "flag")
+        assert sweep.score == "flag"
+        listed = sorted({*expected.points, expected.recommended}, key=lambda p: p.threshold)  # type: ignore[arg-type]
+        assert [p.threshold for p in sweep.points] == [p.threshold for p in listed]
+        start = sweep.index
+        assert sweep.points[start] == expected.recommended
+        await pilot.press("left", "left")
+        assert sweep.index == max(start - 2, 0)
+        await pilot.press("home")
+        assert sweep.index == 0
+        first = sweep.points[0]
+        text = str(sweep.query_one("#sweep-point").render())
+        assert f"threshold {first.threshold:.3f}" in text and f"precision {first.precision:.3f}" in text
+        await pilot.press("end", "left")
+        assert sweep.index == len(sweep.points) - 2
+        await pilot.press("a")
+        assert sweep.index == start
+        # asymmetric costs change the expected cost (and maybe the recommendation)
+        before = list(sweep.points)
+        box = sweep.query_one("#fn-cost")
+        box.value = "20"  # type: ignore[attr-defined]
+        box.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: sweep.points != before)
+        with Ledger(tui_db) as led:
+            costly = sweep_run(led, 4, "flag", fn_cost=20.0)
+        costly_listed = sorted({*costly.points, costly.recommended}, key=lambda p: p.threshold)  # type: ignore[arg-type]
+        assert [p.expected_cost for p in sweep.points] == [p.expected_cost for p in costly_listed]
+        assert sweep.points[sweep.recommended] == costly.recommended  # type: ignore[index]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: sweep.recorded_id is not None)
+        with Ledger(tui_db) as led:
+            row = led.get(sweep.recorded_id)  # type: ignore[arg-type]
+        assert row.kind == "analysis" and row.refs == [4]
+
+
+async def test_sweep_of_a_run_without_scores_says_so(tui_db: Path) -> None:
+    from tui.screens.sweep import SweepScreen
+
+    app = make_app(tui_db, poll_interval=0)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        screen = await open_runs(pilot, app)
+        screen.table.move_cursor(row=4)  # run 5 failed: no records
+        await pilot.press("s")
+        assert isinstance(app.screen, SweepScreen)
+        await wait_for(pilot, lambda: any(isinstance(m, WorkFailed) for m in seen))
+        failure = next(m for m in seen if isinstance(m, WorkFailed))
+        assert "no per-record scores" in failure.error or "record" in failure.error
+
+
+async def test_decide_records_a_trigger_and_shows_it_tripped(tui_db: Path) -> None:
+    from ledger import Ledger
+    from ledger.decisions import tripped_triggers
+    from tui.screens.decide import DecideScreen
+
+    app = make_app(tui_db, poll_interval=0.05)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_runs(pilot, app)
+        screen.table.move_cursor(row=0)  # run 1 (baseline); runs 2 and 3 come later
+        await pilot.press("d")
+        decide = app.screen
+        assert isinstance(decide, DecideScreen)
+        await pilot.press("ctrl+s")  # no reason given: refused, nothing written
+        assert "say why" in str(decide.query_one("#decide-status").render())
+        await pilot.press(*"keep baseline", "tab", *"f1 < 0.45", "enter")
+        await wait_for(pilot, lambda: decide.decision_id is not None)
+        await wait_for(pilot, lambda: bool(decide.trips))
+        with Ledger(tui_db) as led:
+            row = led.get(decide.decision_id)  # type: ignore[arg-type]
+            trips = tripped_triggers(led)
+        assert row.kind == "decision" and row.refs == [1]
+        assert row.body["revisit_when"] == "f1 < 0.45"
+        assert [t.run_id for t in trips] == [2]  # run 2: F1 0.400
+        assert len(decide.trips) == 1 and "2" in decide.trips[0]
+        await pilot.press("escape")
+        assert app.screen is screen
+        await wait_for(pilot, lambda: 2 in screen.alerts)
+        assert str(screen.table.get_cell("2", "mark")) == "!"
+        assert screen.head_id == 7
+
+
+async def test_a_bad_trigger_is_refused_with_the_reason(tui_db: Path) -> None:
+    from ledger import Ledger
+    from tui.screens.decide import DecideScreen
+
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_runs(pilot, app)
+        await pilot.press("d")
+        decide = app.screen
+        assert isinstance(decide, DecideScreen)
+        await pilot.press(*"ship it", "tab", *"import os", "enter")
+        await wait_for(pilot, lambda: "[red]" in str(decide.query_one("#decide-status").content)
+                       or "recorded" in str(decide.query_one("#decide-status").content))
+        assert decide.decision_id is None
+        with Ledger(tui_db) as led:
+            assert led.count(kind="decision") == 0

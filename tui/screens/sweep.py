@@ -24,6 +24,7 @@ from ..widgets.plots import PRCurve
 
 
 class SweepScreen(Screen[None]):
+    AUTO_FOCUS = "#pr-curve"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("left", "move(-1)", "Thr −", key_display="←"),
@@ -93,7 +94,9 @@ class SweepScreen(Screen[None]):
             return
         points = list(sweep.points)
         rec = sweep.recommended
-        rec_index = points.index(rec) if rec is not None and rec in points else None
+        if rec is not None and rec not in points:  # e.g. "flag nothing", past the highest score
+            points = sorted([*points, rec], key=lambda p: p.threshold)
+        rec_index = points.index(rec) if rec is not None else None
         self.post_message(SweepLoaded(self.run_id, score, scores, points, sweep.average_precision, rec_index))
 
     def on_sweep_loaded(self, message: SweepLoaded) -> None:

@@ -9,7 +9,11 @@ from textual_plotext import PlotextPlot
 
 
 class PRCurve(PlotextPlot):
-    """Precision against recall over every threshold, with the current threshold marked."""
+    """Precision against recall over every threshold, with the current threshold marked.
+
+    Focusable, so that the sweep screen's arrow keys move the threshold while it has focus."""
+
+    can_focus = True
 
     def show(self, points: Sequence[Any], index: int | None, title: str = "") -> None:
         plt = self.plt
