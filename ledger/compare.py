@@ -79,6 +79,7 @@ class CompareOptions:
     min_cost_saving: float = 0.0005  # per-record USD saving that counts as "cheaper"
     min_time_saving: float = 0.10  # relative time-per-record saving that counts as "faster"
     material_drop: float = 0.05  # class/stratum precision or recall drop that is flagged
+    min_support: int = 10  # classes/strata with fewer records (or predictions) in A are not flagged
     volume: int | None = None  # project flags to absolute counts at this many records
     seed: int = 0
     n_boot: int = 1000
@@ -90,6 +91,8 @@ class CompareOptions:
             raise UsageError("--min-effect and --material-drop must be >= 0")
         if self.volume is not None and self.volume < 1:
             raise UsageError(f"--volume {self.volume} must be a positive number of records")
+        if self.min_support < 0:
+            raise UsageError("--min-support must be >= 0")
         if self.n_boot < 100:
             raise UsageError(f"--n-boot {self.n_boot} is too few; use at least 100 (default 1000)")
 
@@ -231,6 +234,7 @@ def compare_runs(
     b = _load_side(ledger, list(b_ids), "B")
     ra, rb = a.runs[0], b.runs[0]
     positive = ra.positive_label or rb.positive_label
+    labels_named = {r.positive_label for r in (*a.runs, *b.runs) if r.positive_label is not None}
     grouped = len(a.runs) > 1 or len(b.runs) > 1
     level = 1 - opts.alpha
 
@@ -246,6 +250,8 @@ def compare_runs(
     pos_code = index.get(positive) if positive is not None else None
 
     notes: list[str] = []
+    if len(labels_named) > 1:
+        notes.append(f"the runs name different positive labels ({', '.join(sorted(labels_named))}); {positive!r} is the headline")
     # pairing
     paired_info: dict[str, Any] = {"paired": False, "shared_records": 0, "reason": ""}
     align_a = align_b = None
@@ -724,7 +730,7 @@ def _flags(c: Comparison, a: _Side, b: _Side, opts: CompareOptions) -> list[dict
     held = bool(held_parts)
     held_text = " while " + " and ".join(held_parts) + (" held or improved" if held else "")
     vol = opts.volume
-    n_b = max(a.n and b.n and b.n, 1)
+    n_b = max(b.n, 1)
     n_a = max(a.n, 1)
 
     def severity(p_holm: float | None) -> str:
@@ -735,7 +741,7 @@ def _flags(c: Comparison, a: _Side, b: _Side, opts: CompareOptions) -> list[dict
         for metric in ("recall", "precision"):
             va, vb = row["a"][metric], row["b"][metric]
             base_n = row["a"]["support"] if metric == "recall" else row["a"]["predicted"]
-            if not base_n or (metric == "recall" and not row["b"]["support"]):
+            if base_n < max(opts.min_support, 1) or (metric == "recall" and not row["b"]["support"]):
                 continue
             drop = va - vb
             if drop < opts.material_drop:
@@ -765,6 +771,9 @@ def _flags(c: Comparison, a: _Side, b: _Side, opts: CompareOptions) -> list[dict
         for metric in ("recall", "precision", "accuracy"):
             va, vb = row["a"].get(metric), row["b"].get(metric)
             if va is None or vb is None or va - vb < opts.material_drop:
+                continue
+            base_n = {"recall": row["a"].get("support"), "precision": row["a"].get("predicted")}.get(metric, row["a"]["n"])
+            if (base_n or 0) < max(opts.min_support, 1):
                 continue
             test = row["tests"].get(metric, {})
             p_holm = test.get("p_holm")

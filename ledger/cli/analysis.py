@@ -38,6 +38,7 @@ def compare(
     min_cost_saving: Annotated[float, typer.Option(help="Per-record USD saving that counts as cheaper.")] = 0.0005,
     min_time_saving: Annotated[float, typer.Option(help="Relative time-per-record saving that counts as faster.")] = 0.10,
     material_drop: Annotated[float, typer.Option(help="Class/stratum precision or recall drop that is flagged.")] = 0.05,
+    min_support: Annotated[int, typer.Option(help="Classes/strata with fewer records (or predictions, for precision) in A are not flagged.")] = 10,
     volume: Annotated[int | None, typer.Option(help="Project flags to absolute counts at this many records (e.g. a month's volume).")] = None,
     seed: Annotated[int, typer.Option(help="Bootstrap seed (results are reproducible).")] = 0,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
@@ -49,7 +50,7 @@ def compare(
 
     opts = CompareOptions(alpha=alpha, min_effect=min_effect, max_cost_delta=max_cost_delta,
                           min_cost_saving=min_cost_saving, min_time_saving=min_time_saving,
-                          material_drop=material_drop, volume=volume, seed=seed, n_boot=n_boot)
+                          material_drop=material_drop, min_support=min_support, volume=volume, seed=seed, n_boot=n_boot)
     a_ids, b_ids = parse_ids(a), parse_ids(b)
     with Ledger(db_path(db)) as ledger:
         result = compare_runs(ledger, a_ids, b_ids, opts)

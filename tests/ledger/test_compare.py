@@ -304,3 +304,20 @@ def test_runs_without_records_compare_on_stored_metrics(ledger: Ledger) -> None:
     assert c.metrics["cost_per_record_usd"]["delta"] == pytest.approx(-0.005)
     assert c.per_class == [] and c.funnel is None
     assert not math.isnan(len(c.render_text()))
+
+
+def test_small_classes_are_not_flagged_unless_asked(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(positives=6, caught=6, false_pos=0))
+    b = add(ledger, audit_records(positives=6, caught=2, false_pos=0))  # recall 1.0 -> 0.33 on 6 records
+    assert not [f for f in compare_runs(ledger, [a], [b]).flags if f.get("class") == "wrong"]
+    flagged = compare_runs(ledger, [a], [b], CompareOptions(min_support=1)).flags
+    assert any(f.get("class") == "wrong" and f["metric"] == "recall" for f in flagged)
+
+
+def test_positive_label_mismatch_is_noted(ledger: Ledger) -> None:
+    recs = audit_records()
+    a = ledger.append(RunInput(experiment="x", records=recs, positive_label="wrong")).id
+    b = ledger.append(RunInput(experiment="x", records=recs, positive_label="ok")).id
+    c = compare_runs(ledger, [a], [b])
+    assert c.positive_label == "wrong"
+    assert any("different positive labels" in n for n in c.notes)
