@@ -247,3 +247,75 @@ async def test_a_bad_trigger_is_refused_with_the_reason(tui_db: Path) -> None:
         assert decide.decision_id is None
         with Ledger(tui_db) as led:
             assert led.count(kind="decision") == 0
+
+
+def write_config(folder: Path) -> Path:
+    """The shipped hybrid config (offline provider), copied into a configs folder."""
+    root = Path(__file__).resolve().parents[2]
+    folder.mkdir(exist_ok=True)
+    target = folder / "03_hybrid.toml"
+    target.write_text((root / "configs" / "03_hybrid.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+async def test_launch_runs_the_pipeline_and_the_row_appears(tui_db: Path, tmp_path: Path) -> None:
+    from ledger import Ledger
+    from tui.messages import LaunchFinished, LaunchProgress
+    from tui.screens.launch import LaunchScreen
+
+    config = write_config(tmp_path / "configs")
+    app = make_app(tui_db, poll_interval=0.1, configs_dir=config.parent)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        screen = await open_runs(pilot, app)
+        await pilot.press("l")
+        launch = app.screen
+        assert isinstance(launch, LaunchScreen)
+        assert launch.query_one("#config").value == str(config)  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")  # no hypothesis: refused
+        assert not launch.running
+        assert "hypothesis" in str(launch.query_one("#launch-status").content)
+        await pilot.press(*"hybrid on a small sample")
+        launch.query_one("#sample").value = "30"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        assert launch.running
+        await wait_for(pilot, lambda: launch.status is not None, tries=2000)
+        finished = next(m for m in seen if isinstance(m, LaunchFinished))
+        assert finished.status == "ok" and finished.run_ids == [7]
+        progress = [m for m in seen if isinstance(m, LaunchProgress)]
+        assert progress and progress[-1].done == progress[-1].total == 30
+        with Ledger(tui_db) as led:
+            run = led.get(7)
+        assert run.hypothesis == "hybrid on a small sample" and run.sample_size == 30 and run.status == "ok"
+        await pilot.press("escape")
+        assert app.screen is screen
+        await wait_for(pilot, lambda: 7 in [r.id for r in screen.rows])
+        assert screen.table.cursor_id == 7
+
+
+async def test_launch_cancel_is_recorded_as_cancelled(tui_db: Path, tmp_path: Path) -> None:
+    from ledger import Ledger
+    from tui.messages import LaunchFinished, LaunchProgress
+    from tui.screens.launch import LaunchScreen
+
+    config = write_config(tmp_path / "configs")
+    app = make_app(tui_db, poll_interval=0, configs_dir=config.parent)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        await open_runs(pilot, app)
+        await pilot.press("l")
+        launch = app.screen
+        assert isinstance(launch, LaunchScreen)
+        await pilot.press(*"cancel me")
+        launch.query_one("#sample").value = "3000"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        # the UI stays responsive while it runs: keys are handled, progress arrives
+        await wait_for(pilot, lambda: any(isinstance(m, LaunchProgress) and m.done > 0 for m in seen), tries=2000)
+        await pilot.press("escape")  # while running, escape cancels
+        await wait_for(pilot, lambda: launch.status is not None, tries=2000)
+        finished = next(m for m in seen if isinstance(m, LaunchFinished))
+        assert finished.status == "cancelled"
+        with Ledger(tui_db) as led:
+            run = led.get(finished.run_ids[0])
+        assert run.status == "cancelled" and run.record_count < 3000
+        assert isinstance(app.screen, LaunchScreen)  # the first escape only cancelled
