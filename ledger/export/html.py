@@ -151,6 +151,12 @@ def _standing(report: Report, redactor: Redactor) -> Iterable[str]:
     yield "</section>"
 
 
+def _tick_usd(value: float) -> str:
+    """Axis labels: as many decimals as the value needs (``$0.0015``, ``$0.002``, ``$0``)."""
+    text = f"{abs(value):.6f}".rstrip("0").rstrip(".")
+    return ("-$" if value < 0 else "$") + text
+
+
 def _charts(report: Report) -> Iterable[str]:
     runs = [r for r in report.runs if r.status == "ok"]
     if not runs:
@@ -178,7 +184,7 @@ def _charts(report: Report) -> Iterable[str]:
         "Cost per record (USD)",
         ids,
         [Series("cost per record", [r.cost_per_record_usd for r in runs], "#2f7d4f", 2.5)],
-        fmt_usd,
+        _tick_usd,
         marked=pareto_ids,
         mark_label="Pareto frontier",
         zero_based=True,
@@ -187,7 +193,7 @@ def _charts(report: Report) -> Iterable[str]:
         "Time per record",
         ids,
         [Series("time per record", [r.time_per_record_s for r in runs], "#7b4ea3", 2.5)],
-        fmt_seconds,
+        lambda v: "0" if v == 0 else fmt_seconds(v),
         marked=pareto_ids,
         mark_label="Pareto frontier",
         zero_based=True,

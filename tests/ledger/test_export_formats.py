@@ -383,3 +383,18 @@ def test_a_failing_writer_leaves_no_file(example: Ledger, tmp_path: Path, monkey
         export(example, "csv", target, force=True)
     assert target.read_text() == "old"
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_xlsx_takes_control_characters_and_error_lookalikes(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    with Ledger(tmp_path / "c.db", create=True) as led:
+        led.append(RunInput(experiment="c", hypothesis="colour \x1b[31mred\x1b[0m and a bell\x07",
+                            notes="#N/A", caveats="-1", records=make_records(20, 3), positive_label="wrong"))
+        out = export(led, "xlsx", tmp_path / "c.xlsx")
+    ws = load_workbook(out)["runs"]
+    row = {h.value: c for h, c in zip(ws[1], ws[2], strict=True)}
+    assert row["hypothesis"].value == "colour [31mred[0m and a bell"
+    assert (row["notes"].value, row["notes"].data_type) == ("#N/A", "s")
+    assert (row["caveats"].value, row["caveats"].data_type) == ("-1", "s")  # text stays text
+    assert isinstance(row["F1"].value, float)
