@@ -16,6 +16,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +167,51 @@ def spawn(role: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
     )
 
 
+@contextmanager
+def outside_edit(db: Path) -> Iterator[sqlite3.Connection]:
+    """What a determined editor does: drop every trigger, edit, put the triggers back."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    try:
+        yield conn
+    finally:
+        for _, sql in triggers:
+            conn.execute(sql)
+        conn.close()
+
+
+ALLOWED = {"status": ("ok", "failed", "cancelled"), "kind": ("run", "decision", "analysis", "correction")}
+
+
+def _changed(value: object, rng: random.Random, column: str = "") -> object:
+    """A different value of the same kind (text stays text, numbers stay numbers)."""
+    if column in ALLOWED:
+        return next(v for v in ALLOWED[column] if v != value)
+    if value is None:
+        return "x"
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + rng.randint(1, 9)
+    if isinstance(value, float):
+        return value + rng.choice([1e-9, 0.5, -0.25])
+    text = str(value)
+    if text.startswith(("{", "[")):
+        data = json.loads(text)
+        if isinstance(data, dict) and data:
+            key = rng.choice(sorted(data))
+            data[key] = "tampered"
+        elif isinstance(data, list):
+            data.append(1)
+        else:
+            data = {"tampered": True}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+    pos = rng.randrange(len(text)) if text else 0
+    return text[:pos] + ("Z" if text[pos:pos + 1] != "Z" else "Y") + text[pos + 1:]
+
+
 # ---- workloads -----------------------------------------------------------------------------
 
 
@@ -295,6 +342,72 @@ def crashes(workdir: Path, kills: int = 10, n_records: int = 500, seed: int = 0,
         "unacknowledged_stored": final["count"] - len(acknowledged),
         "failures": failures, "verify_ok": final["verify_ok"], "integrity": final["integrity"],
     }
+
+
+def tamper_campaign(workdir: Path, runs: int = 60, trials: int = 50, seed: int = 0) -> dict[str, Any]:
+    """Build a ledger of ``runs`` runs, then ``trials`` times: copy it, make one random outside edit
+    (a cell, a records blob, a deleted row or two swapped rows), and check that verify fails at
+    the right run. Returns counts per kind of edit and any edit that was missed or misplaced."""
+    from ledger import Ledger
+    from ledger.model import RUN_COLUMNS
+
+    rng = random.Random(seed)
+    pristine = workdir / "pristine.db"
+    with Ledger(pristine, create=True) as ledger:
+        for i in range(runs):
+            run = _small_run(f"e{i % 4}", f"t-{i}", 40, i)
+            run.prompts = {"rerank": f"prompt {i % 5}"}
+            ledger.append(run)
+    columns = [c for c in (*RUN_COLUMNS, "hash") if c != "id"]
+    caught: dict[str, int] = {}
+    misses: list[str] = []
+    for trial in range(trials):
+        db = workdir / "t.db"
+        src, dst = sqlite3.connect(pristine), sqlite3.connect(db)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        kind = rng.choice(["cell", "cell", "cell", "blob", "delete", "swap"])
+        target = rng.choice([1, runs, rng.randint(1, runs)])
+        with outside_edit(db) as conn:
+            if kind == "cell":
+                column = rng.choice(columns)
+                old = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (target,)).fetchone()[0]
+                conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (_changed(old, rng, column), target))
+                kind = f"cell {column}"
+                expected = target
+            elif kind == "blob":
+                name, data = rng.choice(conn.execute(
+                    "SELECT name, data FROM records WHERE run_id = ?", (target,)).fetchall())
+                data = bytes(data)
+                pos = rng.randrange(len(data))
+                flipped = bytes([data[pos] ^ (1 << rng.randrange(8))])
+                conn.execute("UPDATE records SET data = ? WHERE run_id = ? AND name = ?",
+                             (data[:pos] + flipped + data[pos + 1:], target, name))
+                expected = target
+            elif kind == "delete":
+                target = rng.randint(1, runs - 1)  # deleting the head is what --expect-head is for
+                conn.execute("DELETE FROM runs WHERE id = ?", (target,))
+                expected = target + 1
+            else:
+                a, b = sorted(rng.sample(range(1, runs + 1), 2))
+                cols = ", ".join(columns)
+                ra = conn.execute(f"SELECT {cols} FROM runs WHERE id = ?", (a,)).fetchone()
+                rb = conn.execute(f"SELECT {cols} FROM runs WHERE id = ?", (b,)).fetchone()
+                sets = ", ".join(f"{c} = ?" for c in columns)
+                conn.execute("UPDATE runs SET uid = 'tmp', hash = 'tmp' WHERE id = ?", (a,))
+                conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*ra, b))
+                conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*rb, a))
+                expected = a
+        with Ledger(db) as ledger:
+            report = ledger.verify()
+        family = kind.split()[0]
+        if report.ok or report.first_bad_run != expected:
+            misses.append(f"trial {trial}: {kind} at run {expected}: verify said ok={report.ok} "
+                          f"first_bad={report.first_bad_run}")
+        else:
+            caught[family] = caught.get(family, 0) + 1
+    return {"runs": runs, "trials": trials, "caught": caught, "misses": misses}
 
 
 if __name__ == "__main__":

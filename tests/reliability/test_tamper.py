@@ -11,8 +11,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ import pytest
 from ledger import Ledger
 from ledger.model import RUN_COLUMNS
 
-from .harness import _small_run
+from .harness import _changed, _small_run, outside_edit
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 N_RUNS = 12
@@ -53,21 +51,6 @@ def db(pristine: Path, tmp_path: Path) -> Path:
     return target
 
 
-@contextmanager
-def outside_edit(db: Path) -> Iterator[sqlite3.Connection]:
-    """What a determined editor does: drop every trigger, edit, put the triggers back."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-    for name, _ in triggers:
-        conn.execute(f"DROP TRIGGER {name}")
-    try:
-        yield conn
-    finally:
-        for _, sql in triggers:
-            conn.execute(sql)
-        conn.close()
-
-
 def verify_cli(db: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """`ledger verify` as a real process (slow to start: used where the process matters)."""
     return subprocess.run([LEDGER, "verify", "--db", str(db), *extra], capture_output=True, text=True, check=False)
@@ -94,36 +77,6 @@ def test_untouched_ledger_verifies(db: Path) -> None:
     result = verify_cli(db)
     assert result.returncode == 0, result.stderr
     assert "verified" in result.stdout
-
-
-ALLOWED = {"status": ("ok", "failed", "cancelled"), "kind": ("run", "decision", "analysis", "correction")}
-
-
-def _changed(value: object, rng: random.Random, column: str = "") -> object:
-    """A different value of the same kind (text stays text, numbers stay numbers)."""
-    if column in ALLOWED:
-        return next(v for v in ALLOWED[column] if v != value)
-    if value is None:
-        return "x"
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, int):
-        return value + rng.randint(1, 9)
-    if isinstance(value, float):
-        return value + rng.choice([1e-9, 0.5, -0.25])
-    text = str(value)
-    if text.startswith(("{", "[")):
-        data = json.loads(text)
-        if isinstance(data, dict) and data:
-            key = rng.choice(sorted(data))
-            data[key] = "tampered"
-        elif isinstance(data, list):
-            data.append(1)
-        else:
-            data = {"tampered": True}
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
-    pos = rng.randrange(len(text)) if text else 0
-    return text[:pos] + ("Z" if text[pos:pos + 1] != "Z" else "Y") + text[pos + 1:]
 
 
 CELL_COLUMNS = [c for c in (*RUN_COLUMNS, "hash") if c != "id"]
@@ -243,3 +196,12 @@ def test_random_multi_cell_edits_are_caught_at_the_earliest(db: Path) -> None:
                 old = conn.execute(f"SELECT {column} FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
                 conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (_changed(old, rng, column), run_id))
         assert failed_at(verify_cmd(db)) == earliest
+
+
+def test_random_tamper_campaign(tmp_path: Path) -> None:
+    """Random edits of every kind on a bigger ledger (bench/torture.py runs many more)."""
+    from .harness import tamper_campaign
+
+    result = tamper_campaign(tmp_path, runs=30, trials=40, seed=11)
+    assert result["misses"] == []
+    assert sum(result["caught"].values()) == 40
