@@ -31,20 +31,29 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
-            for row in reader:
-                yield reader.line_num, dict(row)
+            try:
+                for row in reader:
+                    yield reader.line_num, dict(row)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise LedgerError(f"{path}:{reader.line_num + 1}: cannot read CSV: {_reason(exc)}") from None
     elif suffix in (".jsonl", ".ndjson"):
         with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise LedgerError(f"{path}:{n}: invalid JSON ({exc.msg}, column {exc.colno})") from None
-                if not isinstance(item, dict):
-                    raise LedgerError(f"{path}:{n}: each line must be a JSON object")
-                yield n, item
+            n = 0
+            try:
+                for n, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        item = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise LedgerError(f"{path}:{n}: invalid JSON ({exc.msg}, column {exc.colno})") from None
+                    except RecursionError:
+                        raise LedgerError(f"{path}:{n}: JSON nested too deeply to read") from None
+                    if not isinstance(item, dict):
+                        raise LedgerError(f"{path}:{n}: each line must be a JSON object")
+                    yield n, item
+            except UnicodeDecodeError as exc:
+                raise LedgerError(f"{path}:{n + 1}: cannot read JSONL: {_reason(exc)}") from None
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -56,6 +65,12 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield n, item
     else:
         raise LedgerError(f"{path}: unsupported format {suffix or '(none)'}; use .csv, .jsonl or .parquet")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start} of the chunk read); save the file as UTF-8"
+    return str(exc)
 
 
 def _text(path: Path, n: int, row: dict[str, Any], column: str, *aliases: str) -> str:

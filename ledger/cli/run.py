@@ -66,9 +66,13 @@ def run(
     """Run the pipeline on a sample and append a complete run (Ctrl-C records a cancelled run)."""
     from pipeline.runner import run_experiment
 
-    bar = _Bar(enabled=not quiet and not as_json and sys.stderr.isatty())
+    import os
+
+    show = sys.stderr.isatty() or os.environ.get("LEDGER_PROGRESS") == "1"
+    bar = _Bar(enabled=show and not quiet and not as_json)
     cancel = threading.Event()
     result: dict[str, Any] = {}
+    finished = threading.Event()
 
     with Ledger(db_path(db), create=True) as ledger:
         def work() -> None:
@@ -80,18 +84,23 @@ def run(
                 )
             except BaseException as exc:
                 result["error"] = exc
+            finally:
+                finished.set()
 
         # The ledger's connection may be used from another thread (check_same_thread=False):
         # the run works in a worker so that Ctrl-C here only sets the cancel event.
         worker = threading.Thread(target=work, name="ledger-run", daemon=True)
         worker.start()
+        # Wait on an Event, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C can
+        # leave the thread looking finished while it still runs.
         try:
-            while worker.is_alive():
-                worker.join(0.1)
+            while not finished.wait(0.1):
+                pass
         except KeyboardInterrupt:
             cancel.set()
             sys.stderr.write("\ncancelling (the run is recorded as cancelled)...\n")
-            worker.join()
+            while not finished.wait(0.1):
+                pass
         bar.close()
     if "error" in result:
         exc = result["error"]

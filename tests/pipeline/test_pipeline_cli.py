@@ -1,0 +1,104 @@
+"""`ledger run` as users call it: CliRunner, a real process with the network cut, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger import Ledger
+from ledger.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+
+
+def test_run_command_appends_and_prints(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    result = CliRunner().invoke(app, [
+        "run", str(ROOT / "configs/03_hybrid.toml"), "--hypothesis", "hybrid", "--sample", "80",
+        "--seed", "4", "--repeat", "2", "--db", str(db), "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["status"] for r in rows] == ["ok", "ok"] and rows[0]["sample_size"] == 80
+    with Ledger(db) as led:
+        runs = led.runs()
+        assert [r.hypothesis for r in runs] == ["hybrid", "hybrid"]
+        assert [r.dataset["seed"] for r in runs] == [4, 5]  # type: ignore[index]
+
+
+def test_run_errors_are_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "none.toml"), "--db", str(tmp_path / "x.db")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.output
+
+
+def test_missing_key_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = CliRunner().invoke(app, [
+        "run", str(ROOT / "configs/04_reranker.toml"), "--provider", "openai", "--sample", "5",
+        "--db", str(tmp_path / "x.db"),
+    ])
+    assert result.exit_code == 2
+    assert "OPENAI_API_KEY is not set" in result.stderr and "offline" in result.stderr
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["LEDGER_CACHE_DIR"] = "/nonexistent-cache-dir"
+    return env
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare not available")
+def test_baseline_with_the_network_cut(tmp_path: Path) -> None:
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("unprivileged network namespaces are not allowed here")
+    db = tmp_path / "offline.db"
+    proc = subprocess.run(
+        ["unshare", "-rn", LEDGER, "run", str(ROOT / "configs/02_embeddings.toml"),
+         "--hypothesis", "no network", "--sample", "500", "--db", str(db)],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("run 1 [ok]")
+    with Ledger(db) as led:
+        run = led.get(1)
+        assert run.status == "ok" and run.record_count == 500 and led.verify().ok
+
+
+def test_ctrl_c_records_a_cancelled_run(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    cfg = tmp_path / "slow.toml"
+    cfg.write_text((ROOT / "configs/05_tuned_filter.toml").read_text()
+                   .replace("[run]\n", "[run]\nchunk = 50\n", 1))
+    env = _env() | {"LEDGER_PROGRESS": "1"}
+    proc = subprocess.Popen(
+        [LEDGER, "run", str(cfg), "--hypothesis", "interrupted", "--sample", "20000",
+         "--db", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+    )
+    assert proc.stderr is not None
+    buf = b""
+    deadline = time.monotonic() + 120
+    while b"decide" not in buf and time.monotonic() < deadline:  # the first chunk is through
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (buf + err).decode()[-500:]
+    assert b"cancelled" in err
+    with Ledger(db) as led:
+        [run] = led.runs()
+        assert run.status == "cancelled" and 0 < run.record_count < 20000

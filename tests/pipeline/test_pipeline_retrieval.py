@@ -1,0 +1,111 @@
+"""usearch against exact numpy search, the embedder, BM25 and the generated data."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+
+from pipeline.data import WRONG_RATE, generate, sample
+from pipeline.embed import HashedEmbedder
+from pipeline.index import VectorIndex, exact_search, recall_at_k
+from pipeline.lexical import BM25
+from pipeline.taxonomy import Taxonomy, hs_taxonomy
+
+
+@pytest.fixture(scope="session")
+def tax() -> Taxonomy:
+    return hs_taxonomy()
+
+
+@pytest.fixture(scope="session")
+def tax_vectors(tax: Taxonomy) -> np.ndarray:
+    emb = HashedEmbedder(256, tax.vocabulary, len(tax))
+    return emb.embed([tax.full_text(i) for i in range(len(tax))])
+
+
+def test_hs_taxonomy_shape(tax: Taxonomy) -> None:
+    assert len(tax) == 5613 and len(set(tax.codes)) == 5613
+    assert all(len(c) == 6 and c.isdigit() for c in tax.codes)
+    assert all(h == c[:4] for h, c in zip(tax.headings, tax.codes, strict=True))
+    assert len(tax.by_chapter) >= 96 and tax.heading_text["0101"].startswith("Horses")
+
+
+def test_usearch_matches_exact_search_on_the_taxonomy(tax_vectors: np.ndarray) -> None:
+    index = VectorIndex(tax_vectors, metric="cos")
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(tax_vectors), 500, replace=False)
+    queries = tax_vectors[rows] + rng.normal(0, 0.01, (500, tax_vectors.shape[1])).astype(np.float32)
+    approx, sims = index.search(queries, 10)
+    exact, exact_sims = exact_search(tax_vectors, queries, 10, "cos")
+    assert recall_at_k(approx, exact) >= 0.95
+    assert (approx[:, 0] == rows).mean() >= 0.98  # its own description comes first
+    # Reported similarities are the true cosine similarities of the keys returned.
+    vn = tax_vectors / np.linalg.norm(tax_vectors, axis=1, keepdims=True)
+    qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    true = np.einsum("ij,ij->i", qn, vn[approx[:, 0]])
+    np.testing.assert_allclose(sims[:, 0], true, atol=1e-4)
+    np.testing.assert_allclose(exact_sims[:, 0], np.max(qn @ vn.T, axis=1), atol=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["cos", "ip", "l2sq"])
+def test_metrics_agree_with_exact_on_random_vectors(metric: str) -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    queries = rng.normal(size=(50, 16)).astype(np.float32)
+    index = VectorIndex(vectors, metric=metric, expansion_search=200)
+    approx, sims = index.search(queries, 5)
+    exact, exact_sims = exact_search(vectors, queries, 5, metric)
+    assert recall_at_k(approx, exact) >= 0.97
+    np.testing.assert_allclose(sims[:, 0], exact_sims[:, 0], rtol=1e-3, atol=1e-3)
+
+
+def test_exact_search_is_brute_force() -> None:
+    rng = np.random.default_rng(2)
+    v = rng.normal(size=(30, 4))
+    q = rng.normal(size=(3, 4))
+    keys, _ = exact_search(v, q, 3, "ip")
+    for r in range(3):
+        assert keys[r].tolist() == np.argsort(-(v @ q[r]))[:3].tolist()
+    assert recall_at_k(np.array([[1, 2]]), np.array([[2, 3]])) == 0.5
+
+
+def test_embedder_is_deterministic_and_normalised(tax: Taxonomy) -> None:
+    a = HashedEmbedder(64, tax.vocabulary, len(tax)).embed(["live horses", "", "HORSES live"])
+    b = HashedEmbedder(64, tax.vocabulary, len(tax)).embed(["live horses"])
+    np.testing.assert_array_equal(a[0], b[0])
+    assert np.linalg.norm(a[0]) == pytest.approx(1.0, abs=1e-6)
+    assert not a[1].any()  # an empty text embeds to zero, not NaN
+    np.testing.assert_allclose(a[0], a[2], atol=1e-6)  # case and order do not matter
+
+
+def test_bm25_prefers_documents_with_rare_query_words() -> None:
+    bm = BM25(["live horses", "live asses", "frozen fish fillets", "live fish"])
+    s = bm.scores("fish fillets")
+    assert int(np.argmax(s)) == 2 and s[0] == 0
+    assert bm.scores("zebra").sum() == 0
+
+
+def test_generated_data_is_deterministic_and_shaped_as_promised(tax: Taxonomy) -> None:
+    a = generate(tax, 4000, seed=5)
+    b = generate(tax, 4000, seed=5)
+    assert a.records == b.records and a.digest == b.digest
+    assert generate(tax, 4000, seed=6).records != a.records
+    wrong = [r for r in a.records if r.wrong]
+    assert abs(len(wrong) / 4000 - WRONG_RATE) < 0.015
+    siblings = sum(r.declared[:4] == r.truth[:4] for r in wrong)
+    assert siblings / len(wrong) > 0.5  # mostly a sibling subheading
+    assert any(r.declared[:2] != r.truth[:2] for r in wrong)  # some far away
+    chapters = collections.Counter(r.truth[:2] for r in a.records)
+    top = chapters.most_common()
+    assert top[0][1] > 10 * top[len(top) // 2][1]  # skewed across chapters
+    assert np.mean([len(r.text.split()) for r in a.records]) < 6  # sparse
+    assert {r.truth for r in a.records} <= set(tax.codes)
+
+
+def test_sample_is_seeded_and_without_replacement(tax: Taxonomy) -> None:
+    data = generate(tax, 1000, seed=1)
+    s1, s2, s3 = sample(data, 100, 0), sample(data, 100, 0), sample(data, 100, 1)
+    assert s1 == s2 and s1 != s3 and len({r.id for r in s1}) == 100
+    assert sample(data, None, 0) == data.records
