@@ -201,3 +201,82 @@ def test_a_valid_document_is_accepted(workdir: Path) -> None:
     _log_via_cli(workdir / "f.db", file)
     assert _snapshot(workdir / "f.db")[0] == before[0] + 1
 
+
+
+# ---- the pipeline's dataset readers (pipeline/io.py) ------------------------------------------
+
+TAX_CSV = "code,description\n010121,Horses; live pure-bred\n010129,Horses; live other\n030211,Trout; fresh\n"
+
+
+def _read_dataset(path: Path, taxonomy_path: Path) -> None:
+    """Both readers: a bad file is a LedgerError with one line, never another exception."""
+    io = pytest.importorskip("pipeline.io", reason="pipeline.io is not built yet")
+    for call in (lambda: io.read_taxonomy(path), lambda: io.read_records(path, io.read_taxonomy(taxonomy_path))):
+        try:
+            call()
+        except LedgerError as exc:
+            assert str(exc) and "\n" not in str(exc)
+
+
+@SETTINGS
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".jsonl", ".parquet"]))
+def test_dataset_readers_on_arbitrary_bytes(workdir: Path, data: bytes, suffix: str) -> None:
+    tax = workdir / "tax.csv"
+    tax.write_text(TAX_CSV, encoding="utf-8")
+    file = workdir / f"data{suffix}"
+    file.write_bytes(data)
+    _read_dataset(file, tax)
+
+
+cell = st.one_of(st.text(max_size=12), st.sampled_from(["010121", "030211", "999999", "", " "]))
+
+
+@SETTINGS
+@given(
+    header=st.lists(st.sampled_from(["id", "text", "description", "declared_code", "true_code", "code",
+                                     "parent", "chapter", "x"]), min_size=0, max_size=6),
+    rows=st.lists(st.lists(cell, max_size=7), max_size=6),
+)
+def test_dataset_readers_on_csv_shapes(workdir: Path, header: list[str], rows: list[list[str]]) -> None:
+    import csv
+    import io as _io
+
+    buf = _io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    tax = workdir / "tax.csv"
+    tax.write_text(TAX_CSV, encoding="utf-8")
+    file = workdir / "shaped.csv"
+    file.write_text(buf.getvalue(), encoding="utf-8", errors="surrogatepass")
+    _read_dataset(file, tax)
+
+
+@SETTINGS
+@given(rows=st.lists(json_value, max_size=5))
+def test_dataset_readers_on_jsonl_shapes(workdir: Path, rows: list[Any]) -> None:
+    tax = workdir / "tax.csv"
+    tax.write_text(TAX_CSV, encoding="utf-8")
+    file = workdir / "shaped.jsonl"
+    file.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    _read_dataset(file, tax)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "data"),
+    [
+        (".csv", b"id,text,declared_code,true_code\nr1,\xff\xfe bad utf8,010121,010121\n"),
+        (".csv", b"id,text,declared_code,true_code\nr1,nul\x00byte,010121,010121\n"),
+        (".csv", b"id,text,declared_code,true_code\nr1," + b"x" * 200_000 + b",010121,010121\n"),
+        (".jsonl", b'{"id": "r1", "text": "\xff"}\n'),
+        (".jsonl", b"[" * 50_000 + b"]" * 50_000 + b"\n"),
+        (".parquet", b"PAR1garbagePAR1"),
+    ],
+    ids=["bad-utf8-csv", "nul-csv", "huge-field-csv", "bad-utf8-jsonl", "deep-jsonl", "fake-parquet"],
+)
+def test_dataset_readers_on_known_nasty_files(workdir: Path, suffix: str, data: bytes) -> None:
+    tax = workdir / "tax.csv"
+    tax.write_text(TAX_CSV, encoding="utf-8")
+    file = workdir / f"nasty{suffix}"
+    file.write_bytes(data)
+    _read_dataset(file, tax)
