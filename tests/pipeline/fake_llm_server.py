@@ -7,6 +7,7 @@ Each test queues behaviours ("ok", "429", "500", "malformed", "timeout"); an emp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -55,10 +56,8 @@ class FakeLLM:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -96,7 +96,7 @@ def test_ctrl_c_records_a_cancelled_run(tmp_path: Path) -> None:
             break
         buf += chunk
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (buf + err).decode()[-500:]
     assert b"cancelled" in err
     with Ledger(db) as led:

@@ -64,7 +64,7 @@ def test_errors_name_file_line_and_column(tmp_path: Path) -> None:
     bad.write_text(json.dumps(REC_ROWS[0]) + "\n{oops\n")
     with pytest.raises(LedgerError, match=r"bad\.jsonl:2: invalid JSON"):
         read_records(bad, tax)
-    with pytest.raises(LedgerError, match="unsupported format .txt"):
+    with pytest.raises(LedgerError, match=r"unsupported format \.txt"):
         read_records(tmp_path / "x.txt", tax) if (tmp_path / "x.txt").write_text("x") else None
     with pytest.raises(LedgerError, match="no such file"):
         read_records(tmp_path / "missing.csv", tax)

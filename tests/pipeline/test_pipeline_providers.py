@@ -22,9 +22,7 @@ def server() -> Iterator[FakeLLM]:
 
 
 def provider(name: str, server: FakeLLM, **kw: object):  # type: ignore[no-untyped-def]
-    base = server.url if name == "openai" else server.url
-    if name == "openai":
-        base = server.url + "/v1"
+    base = server.url + "/v1" if name == "openai" else server.url
     opts = {"key": "sk-test-secret", "base_url": base, "backoff_s": 0.01, "timeout_s": 1.0,
             "max_retries": 2, "concurrency": 2}
     opts.update(kw)
