@@ -755,7 +755,7 @@ def _flags(c: Comparison, a: _Side, b: _Side, opts: CompareOptions) -> list[dict
             }
             msg = f"class {cls!r} {metric} fell {va:.3f} -> {vb:.3f} ({-drop:+.3f}, Holm {_fmt_p(p_holm)})"
             if held:
-                msg += held_text
+                flag["context"] = held_text.strip()
             if vol:
                 if metric == "recall":
                     missed = (row["b"]["fn"] / n_b - row["a"]["fn"] / n_a) * vol
@@ -782,7 +782,7 @@ def _flags(c: Comparison, a: _Side, b: _Side, opts: CompareOptions) -> list[dict
                     "stratum": row["stratum"], "metric": metric, "a": va, "b": vb, "delta": vb - va, "p_holm": p_holm}
             msg = f"stratum {row['stratum']!r}: {label} fell {va:.3f} -> {vb:.3f} ({vb - va:+.3f}, Holm {_fmt_p(p_holm)})"
             if held:
-                msg += held_text
+                flag["context"] = held_text.strip()
             if vol and metric == "recall":
                 missed = (row["b"]["fn"] / n_b - row["a"]["fn"] / n_a) * vol
                 flag["projected"] = {"missed": missed, "volume": vol}
@@ -826,7 +826,13 @@ def _flags(c: Comparison, a: _Side, b: _Side, opts: CompareOptions) -> list[dict
                       "a": time_a, "b": time_b, "delta": time_b - time_a,
                       "message": f"B is faster ({time_a:.4g}s -> {time_b:.4g}s per record) but quality regressed"})
     order = {"regression": 0, "warning": 1}
-    flags.sort(key=lambda f: (order[f["severity"]], f["kind"] == "below_majority_baseline"))
+
+    def rank(f: dict[str, Any]) -> tuple[Any, ...]:
+        p = f.get("p_holm")
+        return (order[f["severity"]], f["kind"] == "below_majority_baseline",
+                p if isinstance(p, float) and not math.isnan(p) else 2.0, f.get("delta") or 0.0)
+
+    flags.sort(key=rank)
     return flags
 
 

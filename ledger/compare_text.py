@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .compare import Comparison
 
 MAX_CLASSES = 15
+MAX_WARNINGS = 5
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -44,8 +45,17 @@ def render(c: Comparison) -> str:
     warnings = [f for f in c.flags if f["severity"] != "regression"]
     if c.flags:
         out.append(f"FLAGS: {len(regressions)} regression(s), {len(warnings)} warning(s)")
-        for f in c.flags:
-            out.append(f"  {'REGRESSION' if f['severity'] == 'regression' else 'warning   '}  {f['message']}")
+        context = next((f["context"] for f in c.flags if f.get("context")), None)
+        if context:
+            out.append(f"  hidden by the aggregate: {context.removeprefix('while ')}")
+        for f in regressions:
+            out.append(f"  REGRESSION  {f['message']}")
+        local = [f for f in warnings if "class" in f or "stratum" in f]
+        for f in [*local[:MAX_WARNINGS], *(f for f in warnings if f not in local)]:
+            out.append(f"  warning     {f['message']}")
+        if len(local) > MAX_WARNINGS:
+            out.append(f"  ... and {len(local) - MAX_WARNINGS} more class/stratum drop(s) not significant after Holm "
+                       "(--json has them all)")
     else:
         out.append("FLAGS: none (no class, stratum or headline regression beyond the thresholds)")
     out.append(f"VERDICT: {c.verdict['decision']} — {c.verdict['rule']}")
