@@ -272,7 +272,7 @@ def _decisions(report: Report) -> Iterable[str]:
         else:
             status = "<span class='note'>no trigger</span>"
         yield (
-            f"<tr><td>#{d.id}<span class='small'>{_e(d.created_at[:10])}</span></td><td>{refs}</td>"
+            f"<tr><td style='white-space:nowrap'>#{d.id}<span class='small'>{_e(d.created_at[:10])}</span></td><td>{refs}</td>"
             f"<td class='text'>{_e(d.why)}</td><td class='text mono'>{_e(d.revisit_when or '–')}</td>"
             f"<td>{status}</td></tr>"
         )
@@ -297,12 +297,14 @@ def _run_table(report: Report, redactor: Redactor) -> Iterable[str]:
         + "".join(f"<th class='num'>{_e(h)}</th>" for h in nums)
         + "</tr></thead><tbody>"
     )
+    previous: Run | None = None
     for run in runs:
-        yield _run_tr(run, several, run.id in pareto_ids, redactor)
+        yield _run_tr(run, several, run.id in pareto_ids, redactor, previous)
+        previous = run
     yield "</tbody></table></section>"
 
 
-def _run_tr(run: Run, several: bool, pareto: bool, redactor: Redactor) -> str:
+def _run_tr(run: Run, several: bool, pareto: bool, redactor: Redactor, previous: Run | None) -> str:
     classes = []
     if run.status != "ok":
         classes.append("failed")
@@ -311,16 +313,20 @@ def _run_tr(run: Run, several: bool, pareto: bool, redactor: Redactor) -> str:
     cls = f" class='{' '.join(classes)}'" if classes else ""
     hyp = _e(redactor.text(run.hypothesis) or "–")
     extra = ""
-    if run.notes:
-        extra += f"<span class='small'>notes: {_e(redactor.text(run.notes))}</span>"
-    if run.caveats:
-        extra += f"<span class='small'>caveats: {_e(redactor.text(run.caveats))}</span>"
+    # Notes and caveats repeated on every run of a series are said once.
+    for label, text, before in (("notes", run.notes, previous and previous.notes),
+                                ("caveats", run.caveats, previous and previous.caveats)):
+        if text and text == before and previous is not None:
+            extra += f"<span class='small'>{label}: as run {previous.id}</span>"
+        elif text:
+            extra += f"<span class='small'>{label}: {_e(redactor.text(text))}</span>"
     if run.status != "ok":
         extra += f"<span class='small'><span class='badge failed'>{_e(run.status)}</span> {_e(redactor.text(run.error or ''))}</span>"
     wall = run.timing.get("wall_s")
     cells = [
         f"<td>{run.id}</td>",
-        f"<td class='mono'>{_e(run.created_at[:16].replace('T', ' '))}</td>",
+        f"<td class='mono' style='white-space:nowrap'>{_e(run.created_at[:10])}<span class='small'>"
+        f"{_e(run.created_at[11:16])}</span></td>",
     ]
     if several:
         cells.append(f"<td>{_e(redactor.text(run.experiment))}</td>")

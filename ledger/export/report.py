@@ -217,24 +217,37 @@ def _comparisons(
     return out, left_out
 
 
-def _trip_message(data: dict[str, Any]) -> str:
-    run_id = data.get("run_id")
-    condition = data.get("condition") or "its reversal condition"
-    values = data.get("values") or {}
+MAX_TRIPS_SHOWN = 5  # per decision; the rest are counted
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _trip_message(item: Any) -> str:
+    condition = _field(item, "condition") or "its reversal condition"
+    values = _field(item, "values") or {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
-    return f"run {run_id}: {condition}" + (f" ({shown})" if shown else "")
+    return f"run {_field(item, 'run_id')}: {condition}" + (f" ({shown})" if shown else "")
 
 
 def _tripped(ledger: Ledger, redactor: Redactor) -> dict[int, list[str]]:
-    """decision id -> one message per later run that tripped its reversal trigger."""
+    """decision id -> messages for the later runs that tripped its reversal trigger (the first
+    :data:`MAX_TRIPS_SHOWN`, then a count)."""
     module = optional_module("decisions")
     if module is None or not hasattr(module, "tripped_triggers"):
         return {}
-    out: dict[int, list[str]] = {}
+    found: dict[int, list[Any]] = {}
     for item in module.tripped_triggers(ledger):
-        data = _plain(item)
-        if isinstance(data, dict) and isinstance(data.get("decision_id"), int):
-            out.setdefault(data["decision_id"], []).append(redactor.text(_trip_message(data)))
+        decision_id = _field(item, "decision_id")
+        if isinstance(decision_id, int):
+            found.setdefault(decision_id, []).append(item)
+    out: dict[int, list[str]] = {}
+    for decision_id, items in found.items():
+        messages = [redactor.text(_trip_message(i)) for i in items[:MAX_TRIPS_SHOWN]]
+        if len(items) > MAX_TRIPS_SHOWN:
+            messages.append(f"and {len(items) - MAX_TRIPS_SHOWN} more later runs")
+        out[decision_id] = messages
     return out
 
 
