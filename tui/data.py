@@ -431,7 +431,7 @@ def comparison_view(d: Mapping[str, Any]) -> ComparisonView:
     for f in d.get("flags") or []:
         where = f.get("class") or f.get("stratum")
         severity = f"{f['severity']} " if f.get("severity") else ""
-        prefix = f"[{severity}{f.get('kind', 'flag')}]" + (f" {where}:" if where else "")
+        prefix = f"[{severity}{f.get('kind', 'flag')}]" + (f" {where}:" if where and str(where) not in str(f.get("message", "")) else "")
         flags.append(f"{prefix} {f.get('message', '')}".strip())
     verdict = d.get("verdict") or {}
     metrics = []
@@ -492,7 +492,7 @@ def compare_groups(marks: Mapping[int, str], cursor_id: int | None,
 # ---- sweep --------------------------------------------------------------------------------
 
 
-SWEEP_HEADERS = ("thr", "P", "R", "F1", "block", "TP", "FP", "FN", "TN", "E[cost]")
+SWEEP_HEADERS = ("thr", "P", "R", "F1", "block", "TP", "FP", "FN", "TN", "exp cost")
 
 
 def sweep_point_cells(p: Any) -> tuple[str, ...]:

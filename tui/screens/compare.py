@@ -80,7 +80,7 @@ class CompareScreen(Screen[None]):
         b = ",".join(map(str, message.b_ids))
         self.query_one("#compare-title", Static).update(f"compare A {a} vs B {b}")
         self.query_one("#flags", Panel).show_rows([], [(f,) for f in v.flags], empty="no flags",
-                                                  styles=["red"] * len(v.flags))
+                                                  styles=["red" if f.startswith("[regression") else "yellow" for f in v.flags])
         style = VERDICT_STYLE.get(v.verdict, "bold")
         self.query_one("#verdict", Panel).update(f"[{style}]{v.verdict}[/]  {_escape(v.rule)}")
         self.query_one("#metrics", Panel).show_rows(["metric", "A", "B", "delta", "95% CI"], v.metrics,

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
@@ -58,11 +58,10 @@ class SweepScreen(Screen[None]):
             yield Input("1", id="fp-cost", restrict=r"[0-9.]*")
             yield Label(" false negative ")
             yield Input("1", id="fn-cost", restrict=r"[0-9.]*")
-        with Horizontal(id="sweep-body"):
-            yield PRCurve(id="pr-curve")
-            with Vertical(id="sweep-side"):
-                yield Static("", id="sweep-point")
-                yield Panel("thresholds", id="sweep-table")
+        yield PRCurve(id="pr-curve")
+        with Horizontal(id="sweep-bottom"):
+            yield Static("", id="sweep-point")
+            yield Panel("thresholds", id="sweep-table")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -124,10 +123,10 @@ class SweepScreen(Screen[None]):
         best = " (recommended)" if self.index == self.recommended else ""
         self.query_one("#sweep-point", Static).update(
             f"[b]threshold {p.threshold:.3f}[/b]{best}\n"
-            f"precision {fmt_ratio(p.precision)}  recall {fmt_ratio(p.recall)}  F1 {fmt_ratio(p.f1)}\n"
-            f"block rate {100 * p.block_rate:.1f}%  expected cost {p.expected_cost:.4g}\n"
-            f"TP {p.tp}  FP {p.fp}  FN {p.fn}  TN {p.tn}")
-        rows = window(len(self.points), self.index, 9)
+            f"precision  {fmt_ratio(p.precision)}\nrecall     {fmt_ratio(p.recall)}\n"
+            f"F1         {fmt_ratio(p.f1)}\nblock rate {100 * p.block_rate:.1f}%\n"
+            f"exp. cost  {p.expected_cost:.4g}\nTP {p.tp} FP {p.fp} FN {p.fn} TN {p.tn}")
+        rows = window(len(self.points), self.index, 7)
         styles = ["reverse" if i == self.index else ("green" if i == self.recommended else None) for i in rows]
         self.query_one("#sweep-table", Panel).show_rows(
             SWEEP_HEADERS, [sweep_point_cells(self.points[i]) for i in rows], right=range(10), styles=styles)
