@@ -344,6 +344,65 @@ def crashes(workdir: Path, kills: int = 10, n_records: int = 500, seed: int = 0,
     }
 
 
+def run_crashes(workdir: Path, kills: int = 3, seed: int = 0, sample: int = 40, repeat: int = 6,
+                config: str = "configs/02_embeddings.toml", max_delay_s: float = 8.0) -> dict[str, Any]:
+    """``kill -9`` a ``ledger run`` (offline provider, ``repeat`` runs per process) at random
+    moments; after each kill the ledger must open, verify and hold only complete runs, including
+    every run a finished process reported."""
+    from ledger import Ledger
+
+    rng = random.Random(seed)
+    db = workdir / "run-crash.db"
+    Ledger(db, create=True).close()
+    exe = str(Path(sys.executable).with_name("ledger"))
+    env = {**os.environ, "LEDGER_CACHE_DIR": str(workdir / "cache"), "LEDGER_PROGRESS": "0"}
+    acknowledged: dict[int, str] = {}
+    failures: list[str] = []
+    finished_before_kill = 0
+    for k in range(kills):
+        proc = subprocess.Popen(
+            [exe, "run", str(ROOT / config), "-n", str(sample), "-r", str(repeat), "--seed", str(k),
+             "-q", "--db", str(db)],
+            cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            proc.wait(timeout=rng.uniform(0.5, max_delay_s))
+            finished_before_kill += 1
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        if proc.returncode not in (0, -signal.SIGKILL):
+            failures.append(f"kill {k}: ledger run exited {proc.returncode}: {err.strip()[-300:]}")
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "run" and parts[1].isdigit():
+                acknowledged[int(parts[1])] = line
+        state = check_ledger(db)
+        if state["integrity"] != "ok" or not state["verify_ok"] or state["cli_verify_exit"] != 0:
+            failures.append(f"kill {k}: ledger damaged: {state['integrity']} {state['problems']}")
+        with Ledger(db) as ledger:
+            runs = ledger.runs()
+            stored = {r.id for r in runs}
+            incomplete = [r.id for r in runs if r.status != "ok" or r.record_count != sample
+                          or len(ledger.records(r.id)) != sample]
+        if incomplete or state["partial"]:
+            failures.append(f"kill {k}: partial runs stored: {incomplete[:3]} {state['partial'][:3]}")
+        missing = sorted(set(acknowledged) - stored)
+        if missing:
+            failures.append(f"kill {k}: reported runs missing: {missing[:3]}")
+    # After all that, the pipeline still runs to completion on the same ledger and caches.
+    final = subprocess.run(
+        [exe, "run", str(ROOT / config), "-n", str(sample), "-q", "--db", str(db)],
+        cwd=workdir, env=env, capture_output=True, text=True, check=False,
+    )
+    if final.returncode != 0:
+        failures.append(f"a clean ledger run after the kills failed: {final.stderr.strip()[-300:]}")
+    with Ledger(db) as ledger:
+        count = ledger.count()
+    return {"kills": kills, "finished_before_kill": finished_before_kill, "acknowledged": len(acknowledged),
+            "stored": count, "failures": failures}
+
+
 def tamper_campaign(workdir: Path, runs: int = 60, trials: int = 50, seed: int = 0) -> dict[str, Any]:
     """Build a ledger of ``runs`` runs, then ``trials`` times: copy it, make one random outside edit
     (a cell, a records blob, a deleted row or two swapped rows), and check that verify fails at

@@ -42,3 +42,14 @@ def test_check_ledger_reports_a_damaged_file(tmp_path: Path) -> None:
     state = check_ledger(db)
     assert not state["verify_ok"]
     assert state["cli_verify_exit"] == 1
+
+
+def test_kill_minus_nine_during_ledger_run(tmp_path: Path) -> None:
+    """The same for the pipeline's `ledger run` (offline provider): a killed run leaves nothing
+    partial behind, and the pipeline runs cleanly afterwards on the same ledger and caches."""
+    from .harness import run_crashes
+
+    result = run_crashes(tmp_path, kills=3, seed=3, sample=30, repeat=4, max_delay_s=6.0)
+    assert result["failures"] == []
+    assert result["stored"] >= result["acknowledged"]
+    assert result["stored"] >= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ from ledger import Ledger, LedgerError
 from ledger.cli import app
 from ledger.document import read_documents, to_run_input
 
-SETTINGS = settings(max_examples=150, deadline=None,
+# bench/torture.py sets LEDGER_RELIABILITY_SCALE (e.g. 10) for the full-size run.
+SCALE = int(os.environ.get("LEDGER_RELIABILITY_SCALE", "1"))
+SETTINGS = settings(max_examples=150 * SCALE, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 json_scalar = st.one_of(

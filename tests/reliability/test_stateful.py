@@ -6,6 +6,7 @@ an empty ledger rebuilds the very same hash chain."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -174,8 +175,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self._check_against_model(self.ledger)
 
 
+# bench/torture.py sets LEDGER_RELIABILITY_SCALE (e.g. 10) for the full-size run.
 LedgerMachine.TestCase.settings = settings(
-    max_examples=60, stateful_step_count=20, deadline=None,
+    max_examples=60 * int(os.environ.get("LEDGER_RELIABILITY_SCALE", "1")), stateful_step_count=20, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestLedgerMachine = LedgerMachine.TestCase
