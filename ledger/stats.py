@@ -479,19 +479,30 @@ def _cell_metrics(counts: np.ndarray, truth: np.ndarray, pred: np.ndarray, n_cla
         fn = counts @ ((truth == positive) & (pred != positive)).astype(np.float64)
         out.update(_metric_arrays(tp, fp, fn))
         return out
-    # Macro averages over the classes present in either labels or predictions.
-    onehot_t = np.zeros((truth.size, n_classes))
-    onehot_t[np.arange(truth.size), truth] = 1
-    onehot_p = np.zeros((pred.size, n_classes))
-    onehot_p[np.arange(pred.size), pred] = 1
-    support = counts @ onehot_t
-    predicted = counts @ onehot_p
-    tp = counts @ (onehot_t * correct[:, None])
-    per = _metric_arrays(tp, predicted - tp, support - tp)
-    present = (support + predicted) > 0
-    k = np.maximum(present.sum(axis=1), 1)
-    for name in ("precision", "recall", "f1"):
-        out[name] = np.where(present, per[name], 0.0).sum(axis=1) / k
+    # Macro averages over the classes present in either labels or predictions: per-class counts of
+    # each replicate by one bincount over (replicate, class) pairs, a chunk of replicates at a time
+    # (memory stays at chunk x classes however many classes there are).
+    reps = counts.shape[0]
+    chunk = max(1, min(reps, 2_000_000 // max(n_classes, counts.shape[1], 1)))
+    parts: dict[str, list[np.ndarray]] = {"precision": [], "recall": [], "f1": []}
+    hit = truth == pred
+    for start in range(0, reps, chunk):
+        block = counts[start:start + chunk].astype(np.float64)
+        r = block.shape[0]
+        offs = (np.arange(r) * n_classes)[:, None]
+        weights = block.ravel()
+        size = r * n_classes
+        support = np.bincount((offs + truth[None, :]).ravel(), weights=weights, minlength=size).reshape(r, n_classes)
+        predicted = np.bincount((offs + pred[None, :]).ravel(), weights=weights, minlength=size).reshape(r, n_classes)
+        tp = np.bincount((offs + truth[None, :])[:, hit].ravel(), weights=block[:, hit].ravel(),
+                         minlength=size).reshape(r, n_classes)
+        per = _metric_arrays(tp, predicted - tp, support - tp)
+        present = (support + predicted) > 0
+        k = np.maximum(present.sum(axis=1), 1)
+        for name in parts:
+            parts[name].append(np.where(present, per[name], 0.0).sum(axis=1) / k)
+    for name, arrays in parts.items():
+        out[name] = np.concatenate(arrays)
     return out
 
 

@@ -332,3 +332,23 @@ def test_paired_bootstrap_is_tighter_than_unpaired_for_correlated_runs() -> None
         width_p = paired[name].ci_high - paired[name].ci_low
         width_u = unpaired[name].ci_high - unpaired[name].ci_low
         assert width_p < width_u
+
+
+@SETTINGS
+@given(a=samples, b=samples)
+def test_welch_interval_contains_its_estimate(a: list[float], b: list[float]) -> None:
+    r = S.welch_t_test(a, b)
+    if not math.isnan(r.ci_low):
+        assert r.ci_low <= r.diff <= r.ci_high
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 300))
+def test_bootstrap_does_not_depend_on_record_order(seed: int, n: int) -> None:
+    truth, pa, pb = _codes(n, seed, 0.2, 0.1)
+    perm = np.random.default_rng(seed + 1).permutation(n)
+    for paired in (True, False):
+        one = S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=paired, n_boot=200, seed=seed)
+        two = S.bootstrap_deltas(truth[perm], pa[perm], truth[perm], pb[perm], n_classes=2, positive=1,
+                                 paired=paired, n_boot=200, seed=seed)
+        assert one == two
