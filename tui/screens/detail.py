@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -81,7 +82,7 @@ class DetailScreen(Screen[None]):
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = self.detail = message.detail
-        self.query_one("#detail-title", Static).update(f"[b]{d.title}[/b]")
+        self.query_one("#detail-title", Static).update(Text(d.title, style="bold"))
         self.query_one("#facts", Panel).show_rows([], d.facts)
         self.query_one("#diff", Panel).show_rows(["", "key", "parent", "this run"], d.diff,
                                                  empty="nothing changed in params, prompts or code")
