@@ -37,3 +37,7 @@ torture *ARGS:
 # ledger vs MLflow side by side; installs MLflow into its own venv ($MLFLOW_VENV, default /work/mlflow-venv) once
 bench-mlflow *ARGS:
     {{py}} -m bench.bench_mlflow {{ARGS}}
+
+# Rebuild ledger.db.example from real offline runs of every config in configs/
+example:
+    {{py}} -m pipeline.make_example
