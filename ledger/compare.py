@@ -592,11 +592,13 @@ def _per_stratum(a: _Side, b: _Side, ta: np.ndarray, pa: np.ndarray, tb: np.ndar
 
 def _funnel(a: _Side, b: _Side, pos: int | None, ta: np.ndarray, tb: np.ndarray,
             index: dict[str, int]) -> dict[str, Any] | None:
-    order: list[str] = []
-    for run in (*a.runs, *b.runs):
-        for stage in run.timing.get("stage_order") or []:
+    orders = sorted((list(r.timing.get("stage_order") or []) for r in (*a.runs, *b.runs)), key=len, reverse=True)
+    order: list[str] = list(orders[0]) if orders else []
+    for other in orders[1:]:  # merge: a stage missing from the longest order goes after its predecessor
+        for i, stage in enumerate(other):
             if stage not in order:
-                order.append(stage)
+                after = next((order.index(p) for p in reversed(other[:i]) if p in order), -1)
+                order.insert(after + 1, stage)
     for side in (a, b):
         for name in side.numeric:
             if name.startswith("stages."):

@@ -88,9 +88,9 @@ def render(c: Comparison) -> str:
         if e["a"] is None and e["b"] is None:
             continue
         if name == "cost_per_record_usd":
-            rows.append([name, fmt_usd(e["a"]), fmt_usd(e["b"]), _num(e["delta"], 6), _ci(e, 6)])
+            rows.append([name, fmt_usd(e["a"]), fmt_usd(e["b"]), fmt_delta(e["delta"], 6), _ci(e, 6)])
         elif name == "time_per_record_s":
-            rows.append([name, _num(e["a"], 4), _num(e["b"], 4), _num(e["delta"], 4), _ci(e, 4)])
+            rows.append([name, _num(e["a"], 4), _num(e["b"], 4), fmt_delta(e["delta"], 4), _ci(e, 4)])
         else:
             rows.append([name, fmt_ratio(e["a"]), fmt_ratio(e["b"]), fmt_delta(e["delta"]), _ci(e)])
     out.append(table(["metric", "A", "B", "delta", f"{level}% CI of delta"], rows, "lrrrl"))
@@ -127,7 +127,9 @@ def render(c: Comparison) -> str:
     if c.per_stratum:
         out.append("")
         rows = []
-        for r in c.per_stratum[:40]:
+        flagged_strata = {f.get("stratum") for f in c.flags if "stratum" in f}
+        strata = sorted(c.per_stratum, key=lambda r: (r["stratum"] not in flagged_strata, -(r["a"]["n"] + r["b"]["n"])))
+        for r in strata[:40]:
             t = r["tests"]
             row = [r["stratum"], f"{r['a']['n']:,}/{r['b']['n']:,}", fmt_ratio(r["a"]["accuracy"]), fmt_ratio(r["b"]["accuracy"]),
                    _p(t.get("accuracy", {}).get("p_holm"))]
@@ -138,7 +140,7 @@ def render(c: Comparison) -> str:
         headers = ["stratum", "n A/B", "acc A", "acc B", "p"]
         if c.positive_label:
             headers += ["P A", "P B", "R A", "R B", "p"]
-        out.append("per stratum (p = Holm-adjusted):")
+        out.append("per stratum (flagged first, then the largest; p = Holm-adjusted):")
         out.append(table(headers, rows, "l" + "r" * (len(headers) - 1)))
         if len(c.per_stratum) > 40:
             out.append(f"... and {len(c.per_stratum) - 40} more strata (--json has them all)")

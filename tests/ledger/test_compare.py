@@ -321,3 +321,34 @@ def test_positive_label_mismatch_is_noted(ledger: Ledger) -> None:
     c = compare_runs(ledger, [a], [b])
     assert c.positive_label == "wrong"
     assert any("different positive labels" in n for n in c.notes)
+
+
+def test_multiclass_without_positive_label_uses_macro_averages(ledger: Ledger) -> None:
+    rng = random.Random(3)
+    classes = [f"c{k}" for k in range(12)]
+    ids = [f"r{i}" for i in range(3000)]
+    labels = [rng.choice(classes) for _ in ids]
+    pa = [lab if rng.random() < 0.7 else rng.choice(classes) for lab in labels]
+    pb = [lab if rng.random() < 0.8 else rng.choice(classes) for lab in labels]
+    a = ledger.append(RunInput(experiment="m", records=Records.from_columns(ids, labels, pa))).id
+    b = ledger.append(RunInput(experiment="m", records=Records.from_columns(ids, labels, pb))).id
+    c = compare_runs(ledger, [a], [b])
+    assert c.positive_label is None
+    assert c.metrics["f1"]["a"] == pytest.approx(ledger.get(a).metrics["macro"]["f1"])
+    assert c.metrics["f1"]["ci"][0] > 0  # +0.1 accuracy on 3,000 paired records: clearly better
+    assert len(c.per_class) == 12
+    assert c.verdict["decision"] == "PROMOTE"
+    assert "macro F1" in c.verdict["rule"]
+
+
+def test_funnel_stage_orders_are_merged(ledger: Ledger) -> None:
+    ra = audit_records(stages=True)
+    numeric = {k: v for k, v in ra.numeric.items() if not k.startswith("stages.rerank")}
+    a = ledger.append(RunInput(experiment="f", positive_label="wrong", timing={"stage_order": ["filter"]},
+                               records=Records.from_columns(ra.ids, ra.labels, ra.predictions, numeric=numeric))).id
+    rb = audit_records(stages=True)
+    numeric_b = {**rb.numeric, "stages.enrich.passed": [1.0] * len(rb)}
+    b = ledger.append(RunInput(experiment="f", positive_label="wrong", timing={"stage_order": ["filter", "enrich", "rerank"]},
+                               records=Records.from_columns(rb.ids, rb.labels, rb.predictions, numeric=numeric_b))).id
+    c = compare_runs(ledger, [a], [b])
+    assert c.funnel is not None and c.funnel["stages"] == ["filter", "enrich", "rerank"]
