@@ -211,9 +211,11 @@ def sweep_run(
     tiers: dict[str, SweepPoint] = {}
     if max_block_rate is not None and min_recall is not None:
         within = block_rate <= max_block_rate + 1e-12
+        tiers["block"] = nothing_point  # blocking nothing is always within the budget
         if within.any():
             i = int(np.argmin(np.where(within, cost, np.inf)))
-            tiers["block"] = _point(original(t_desc[i]), int(tp[i]), int(flagged[i]), positives, n, fp_cost, fn_cost)
+            if cost[i] <= nothing_point.expected_cost:
+                tiers["block"] = _point(original(t_desc[i]), int(tp[i]), int(flagged[i]), positives, n, fp_cost, fn_cost)
         reach = recall >= min_recall - 1e-12
         if reach.any():
             i = int(np.argmax(reach))  # the strictest threshold reaching the recall target

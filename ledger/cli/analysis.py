@@ -144,6 +144,9 @@ def sweep(
         else:
             print(f"recommended threshold: none — {s.rule}")
         for tier, p in s.tiers.items():
+            if p.tp + p.fp == 0:
+                print(f"  {tier:<5} nothing: no threshold flagging at most {s.max_block_rate:g} of records costs less than flagging none")
+                continue
             print(f"  {tier:<5} at score {'>=' if s.direction == 'higher_flags' else '<='} {p.threshold:.4g}: "
                   f"recall {p.recall:.3f}, precision {p.precision:.3f}, rate {p.block_rate:.3f}")
         if stored:
