@@ -92,3 +92,16 @@ def test_consecutive_pairs_follow_parents_within_the_export() -> None:
     runs = [R(1, None), R(2, 1), R(4, 3), R(5, None, "other"), R(6, 2)]
     assert consecutive_pairs(runs) == [(1, 2), (2, 4), (2, 6)]  # type: ignore[arg-type]
     assert list(itertools.chain.from_iterable(consecutive_pairs([]))) == []
+
+
+def test_importing_the_export_package_loads_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ledger.export, ledger.export.report, ledger.export.html, ledger.export.md, "
+        "ledger.export.csv_, ledger.export.json_, ledger.export.xlsx, ledger.export.parquet, ledger.cli.export; "
+        "print(sorted({'pandas', 'numpy', 'pyarrow', 'openpyxl', 'scipy'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
