@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Run
-from .safe import Redactor
+from .safe import REDACTED, Redactor, is_secret_key
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ def diff_summary(run: Run, limit: int | None = None) -> str:
     """What this run changed against its parent, in one line: ``retrieve.top_k: 5 → 10; ...``."""
     parts: list[str] = []
     for key, change in run.params_diff.items():
+        if is_secret_key(key):
+            change = {k: (REDACTED if k in ("from", "to") and v is not None else v) for k, v in change.items()}
         if change.get("added"):
             parts.append(f"{key}: + {_short(change.get('to'))}")
         elif change.get("removed"):

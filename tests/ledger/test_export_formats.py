@@ -317,10 +317,14 @@ def test_no_format_writes_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             error=None, records=records, positive_label="wrong",
             environment={"python": "3.11", "env": {"OPENAI_API_KEY": "sk-by-name-only"}},
         ))
+        led.append(RunInput(  # the key changes: the diff against the parent must not show it
+            experiment="s", hypothesis="rotate", params={"provider": {"api_key": "rotated-secret-by-name", "top_k": 4}},
+            records=make_records(30, 5), positive_label="wrong",
+        ))
         for fmt in FORMATS:
             out = export(led, fmt, tmp_path / f"s.{fmt}")
             text = _all_text(out)
-            for leaked in (secret, "another-secret-by-name", "sk-by-name-only"):
+            for leaked in (secret, "another-secret-by-name", "sk-by-name-only", "rotated-secret-by-name"):
                 assert leaked not in text, (fmt, leaked)
             assert "REDACTED" in text, fmt
 
