@@ -10,6 +10,7 @@ REPEAT, after one warm-up) and writes the ``export`` section of docs/benchmarks.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
@@ -69,12 +70,14 @@ def main() -> None:
                 size = sum(p.stat().st_size for p in output_paths(fmt, target))
                 results.append((fmt, seconds, size))
                 print(f"{fmt:8} {seconds:7.2f}s  {size / 1e6:7.1f} MB")
+    load = os.getloadavg()[0]
     lines = [
         "## Export (`python -m bench.bench_export`)",
         "",
         f"`ledger.export.export` of a ledger of {args.runs:,} runs ({args.records} records each, one "
         f"experiment, a decision every 500 runs); median of {args.repeat} after a warm-up. "
-        f"Machine: {machine()}.",
+        f"Machine: {machine()}; load average {load:.1f} when it finished (other work on the "
+        "machine slows every figure).",
         "",
         "| format | median | output |",
         "| :--- | ---: | ---: |",

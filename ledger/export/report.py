@@ -9,7 +9,6 @@ rewritten (``ledger verify --expect-head ID:HASH``).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import math
 from collections.abc import Callable, Sequence
@@ -89,10 +88,6 @@ def optional_module(name: str) -> Any:
         if exc.name == full:
             return None
         raise
-
-
-def _quality(run: Run) -> float | None:
-    return run.f1
 
 
 def _usable(run: Run) -> bool:
@@ -184,12 +179,8 @@ def split_flags(flags: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list
     return regressions, [f for f in flags if f.get("severity") == "warning"]
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _comparisons(
@@ -203,25 +194,21 @@ def _comparisons(
     out: list[PairComparison] = []
     for a, b in pairs[left_out:]:
         try:
-            result = _plain(module.compare_runs(ledger, [a], [b]))
-        except LedgerError as exc:
+            result = module.compare_runs(ledger, [a], [b])
+        except LedgerError as exc:  # e.g. a run without records: said in the report, not fatal
             out.append(PairComparison(a, b, error=redactor.text(str(exc))))
             continue
-        verdict = result.get("verdict") if isinstance(result, dict) else None
-        flags = result.get("flags") if isinstance(result, dict) else None
+        verdict = _field(result, "verdict")
+        flags = _field(result, "flags") or []
         out.append(PairComparison(
             a, b,
-            verdict=redactor.value(verdict) if isinstance(verdict, dict) else None,
-            flags=[redactor.value(_plain(f)) for f in (flags or []) if isinstance(_plain(f), dict)],
+            verdict=redactor.value(dict(verdict)) if isinstance(verdict, dict) else None,
+            flags=[redactor.value(dict(f)) for f in flags if isinstance(f, dict)],
         ))
     return out, left_out
 
 
 MAX_TRIPS_SHOWN = 5  # per decision; the rest are counted
-
-
-def _field(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def _trip_message(item: Any) -> str:
