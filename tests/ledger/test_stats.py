@@ -74,6 +74,7 @@ def test_lbeta_exact_cases() -> None:
 samples = st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=2, max_size=60)
 
 
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
 @SETTINGS
 @given(a=samples, b=samples, scale=st.sampled_from([1e-3, 1.0, 1e3]))
 def test_welch_matches_scipy(a: list[float], b: list[float], scale: float) -> None:
