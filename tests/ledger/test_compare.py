@@ -9,6 +9,8 @@ import random
 import numpy as np
 import pytest
 import scipy.stats as ss
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger import Ledger, Records, RunInput
 from ledger.compare import DECISIONS, CompareOptions, compare_runs
@@ -352,3 +354,45 @@ def test_funnel_stage_orders_are_merged(ledger: Ledger) -> None:
                                records=Records.from_columns(rb.ids, rb.labels, rb.predictions, numeric=numeric_b))).id
     c = compare_runs(ledger, [a], [b])
     assert c.funnel is not None and c.funnel["stages"] == ["filter", "enrich", "rerank"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 60),
+    seed=st.integers(0, 1000),
+    classes=st.sampled_from([["ok"], ["ok", "wrong"], ["a", "b", "c"]]),
+    share_ids=st.booleans(),
+    with_strata=st.booleans(),
+)
+def test_any_pair_of_runs_compares_cleanly(tmp_path_factory: pytest.TempPathFactory, n: int, seed: int,
+                                           classes: list[str], share_ids: bool, with_strata: bool) -> None:
+    """Edge cases (one record, one class, no positives, disjoint ids) never crash, the JSON is
+    strict, every CI is ordered and every p-value is a probability."""
+    rng = random.Random(seed)
+
+    def recs(prefix: str) -> Records:
+        labels = [rng.choice(classes) for _ in range(n)]
+        return Records.from_columns(
+            [f"{prefix}{i}" for i in range(n)], labels, [rng.choice(classes) for _ in range(n)],
+            strata=[rng.choice("xy") for _ in range(n)] if with_strata else None,
+            numeric={"cost_usd": [rng.random() / 100 for _ in range(n)], "scores.flag": [rng.random() for _ in range(n)]},
+        )
+
+    with Ledger(tmp_path_factory.mktemp("c") / "l.db", create=True) as ledger:
+        positive = "wrong" if "wrong" in classes else None
+        a = ledger.append(RunInput(experiment="h", records=recs("r"), positive_label=positive)).id
+        b = ledger.append(RunInput(experiment="h", records=recs("r" if share_ids else "s"), positive_label=positive)).id
+        c = compare_runs(ledger, [a], [b], CompareOptions(n_boot=100, volume=1000))
+    d = c.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["verdict"]["decision"] in DECISIONS
+    assert c.paired["paired"] is share_ids
+    for entry in d["metrics"].values():
+        if entry.get("ci"):
+            assert entry["ci"][0] <= entry["ci"][1]
+    for t in d["tests"]:
+        assert t["p_value"] is None or 0.0 <= t["p_value"] <= 1.0
+    for row in d["per_class"] + d["per_stratum"]:
+        for t in row["tests"].values():
+            assert 0.0 <= t["p_value"] <= t["p_holm"] <= 1.0
+    assert c.render_text().startswith("FLAGS")
