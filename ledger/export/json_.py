@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from ..document import run_to_document
-from ..model import Run
+from ..model import KINDS, Run
 from ..store import Ledger
 from .safe import Redactor
 
 
 def rows_to_export(ledger: Ledger, runs: list[Run], whole_ledger: bool) -> list[Run]:
     """The exported runs plus the non-run rows whose refs are all among them, in id order."""
-    if whole_ledger:
-        return ledger.runs(kind=None)
     ids = {r.id for r in runs}
     extra = [
-        row for row in ledger.runs(kind=None)
-        if row.kind != "run" and row.refs and set(row.refs) <= ids
+        row
+        for kind in KINDS if kind != "run"
+        for row in ledger.runs(kind=kind)
+        if whole_ledger or (row.refs and set(row.refs) <= ids)
     ]
     return sorted([*runs, *extra], key=lambda r: r.id)
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -34,6 +35,7 @@ _SECRET_ENV = re.compile(r"(?:_API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_ACC
 _MIN_SECRET_LEN = 8  # shorter env values ("1", "true") would redact ordinary text
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(name: str) -> bool:
     """True when a field named ``name`` (dotted or not) holds a credential."""
     last = name.rsplit(".", 1)[-1].strip().lower()
