@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.common import ROOT, machine, median_time, write_section
 from ledger import Ledger
-from pipeline.config import load
+from pipeline.config import RetrieveSection, load
 from pipeline.runner import run_experiment
 from pipeline.stages import retrieve as retrieve_stage
 from pipeline.taxonomy import hs_taxonomy
@@ -30,7 +30,7 @@ def index_build() -> list[str]:
         cfg = load(ROOT / "configs" / "02_embeddings.toml").retrieve
         cfg.dims = dims
 
-        def build(cfg=cfg) -> None:  # type: ignore[no-untyped-def]
+        def build(cfg: RetrieveSection = cfg) -> None:
             retrieve_stage._CACHE.clear()
             retrieve_stage.retriever_for(tax, cfg)
 
