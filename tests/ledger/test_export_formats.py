@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from ledger import Ledger, RunInput
 from ledger.cli import app
+from ledger.errors import UsageError
 from ledger.export import FORMATS, export, records_path
 from tests.conftest import make_records
 from tests.ledger.export_example import build_example_ledger
@@ -402,3 +403,21 @@ def test_xlsx_takes_control_characters_and_error_lookalikes(tmp_path: Path) -> N
     assert (row["notes"].value, row["notes"].data_type) == ("#N/A", "s")
     assert (row["caveats"].value, row["caveats"].data_type) == ("-1", "s")  # text stays text
     assert isinstance(row["F1"].value, float)
+
+
+def test_every_format_copes_with_runs_without_metrics(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "thin.db", create=True) as led:
+        led.append(RunInput(experiment="t", hypothesis="crashed", status="failed", error="boom"))
+        led.append(RunInput(experiment="t", hypothesis="no records", cost={"total_usd": 0.5},
+                            dataset={"sample_size": 100}, timing={"wall_s": 3.0}))
+        for fmt in FORMATS:
+            out = export(led, fmt, tmp_path / f"t.{fmt}")
+            assert out.stat().st_size > 0, fmt
+        page = (tmp_path / "t.html").read_text(encoding="utf-8")
+        assert "No successful run with metrics yet." in page
+        rows = list(csv.DictReader((tmp_path / "t.csv").open(newline="")))
+        assert [r["f1"] for r in rows] == ["", ""]
+        assert float(rows[1]["cost_per_record_usd"]) == pytest.approx(0.005)
+    with Ledger(tmp_path / "empty.db", create=True) as empty, pytest.raises(UsageError, match="no pipeline runs"):
+        export(empty, "html", tmp_path / "e.html")
+    assert not (tmp_path / "e.html").exists()
