@@ -55,6 +55,17 @@ def role_writer(db: str, worker: str, count: int, n_records: int, out: str) -> N
     lock_errors = 0
     other_errors: list[str] = []
     with Ledger(db) as ledger:
+        # Start together: warm up (imports, package metadata), announce readiness, wait for the
+        # go signal: process start-up is not an append's latency.
+        from ledger.envinfo import environment
+        from ledger.store import _Prepared
+
+        environment()
+        _Prepared.build(_small_run("warm", "warm-up", n_records, 0))
+        Path(f"{out}.ready").touch()
+        go = Path(out).with_name("go")
+        while not go.exists():
+            time.sleep(0.005)
         for i in range(count):
             run = _small_run(f"exp-{worker}", f"{worker}-{i}", n_records, hash((worker, i)) & 0xFFFF)
             start = time.perf_counter()
@@ -90,6 +101,7 @@ def role_reader(db: str, stop: str, out: str) -> None:
                 reads += 1
             except LedgerError as exc:
                 errors.append(str(exc))
+            time.sleep(0.002)  # a reader polls; it does not spin a core
     Path(out).write_text(json.dumps({"reads": reads, "errors": errors}))
 
 
@@ -124,6 +136,7 @@ def role_exporter(db: str, stop: str, out: str) -> None:
                 exports += 1
             except LedgerError as exc:
                 errors.append(str(exc))
+            time.sleep(0.002)
     Path(out).write_text(json.dumps({"exports": exports, "errors": errors, "last_bytes": last_size}))
 
 
@@ -239,6 +252,13 @@ def concurrency(workdir: Path, writers: int = 8, per_writer: int = 50, n_records
         spawn("writer", str(db), f"w{k}", str(per_writer), str(n_records), str(workdir / f"writer{k}.json"))
         for k in range(writers)
     ]
+    deadline = time.monotonic() + 300
+    while not all((workdir / f"writer{k}.json.ready").exists() for k in range(writers)):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            break
+        time.sleep(0.01)
+    start = time.perf_counter()
+    (workdir / "go").touch()
     codes = [p.wait(timeout=1800) for p in procs]
     wall = time.perf_counter() - start
     stop.touch()
