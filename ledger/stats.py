@@ -316,7 +316,9 @@ def welch_from_moments(
         return WelchResult(n_a, n_b, mean_a, mean_b, diff, nan, nan, nan, nan, nan, d, g)
     se = math.sqrt(se2)
     t = diff / se
-    df = se2 * se2 / (va * va / (n_a - 1) + vb * vb / (n_b - 1))
+    scale = max(va, vb)  # scaled so that squaring tiny variances cannot underflow to 0
+    ra, rb = va / scale, vb / scale
+    df = (ra + rb) ** 2 / (ra * ra / (n_a - 1) + rb * rb / (n_b - 1))
     p = t_two_sided_p(t, df)
     q = t_ppf(1.0 - alpha / 2.0, df)
     return WelchResult(n_a, n_b, mean_a, mean_b, diff, t, df, p, diff - q * se, diff + q * se, d, g)

@@ -137,6 +137,12 @@ def test_welch_effect_sizes() -> None:
     assert r.hedges_g < r.cohens_d  # the correction shrinks
 
 
+def test_welch_tiny_variances_do_not_underflow() -> None:
+    r = S.welch_t_test([0.0, 0.0], [0.0, 4.4716757810640644e-139])
+    assert r.df == pytest.approx(1.0) and 0 < r.p_value <= 1
+    assert r.ci_low <= r.diff <= r.ci_high
+
+
 def test_welch_degenerate_inputs_are_nan_not_errors() -> None:
     r = S.welch_t_test([1.0], [2.0, 3.0])
     assert math.isnan(r.p_value) and r.to_dict()["p_value"] is None
