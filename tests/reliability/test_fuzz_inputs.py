@@ -85,8 +85,11 @@ def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
             target = target[key]
         else:
             return
-    if (isinstance(target, dict) and isinstance(path[-1], str)) or (isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target)):
-        target[path[-1]] = value
+    last = path[-1]
+    if isinstance(target, dict) and isinstance(last, str):  # noqa: SIM114 (mypy narrows per branch)
+        target[last] = value
+    elif isinstance(target, list) and isinstance(last, int) and last < len(target):
+        target[last] = value
 
 
 @st.composite

@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,14 +108,14 @@ def test_keys_in_the_environment_never_reach_the_database(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def fake_server():  # type: ignore[no-untyped-def]
+def fake_server() -> Iterator[Any]:
     fake_llm = pytest.importorskip("tests.pipeline.fake_llm_server", reason="the pipeline's fake server is not built yet")
     with fake_llm.FakeLLM() as server:
         yield server
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
-def test_failed_provider_run_with_debug_logging_leaks_no_key(tmp_path: Path, fake_server, provider: str) -> None:  # type: ignore[no-untyped-def]
+def test_failed_provider_run_with_debug_logging_leaks_no_key(tmp_path: Path, fake_server: Any, provider: str) -> None:
     """`ledger run` through the real SDK against the fake server, every call answered 500: the run
     is recorded as failed, and the key is nowhere but in the requests the server received."""
     fake_server.queue(*["500"] * 400)

@@ -21,7 +21,7 @@ from ledger import Ledger, Records, RunInput
 from ledger.cli import app
 from ledger.params import flatten
 
-text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 scalar = st.one_of(st.integers(-10**6, 10**6), st.booleans(), text,
                    st.floats(allow_nan=False, allow_infinity=False, width=32))
 params_st = st.dictionaries(st.sampled_from(["top_k", "model", "threshold", "rerank"]),
