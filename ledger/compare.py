@@ -367,12 +367,16 @@ def compare_runs(
         w = S.welch_t_test(col_a, col_b, opts.alpha)
         if w.n_a >= 2 and w.n_b >= 2:
             tests.append(_welch_entry(w, name, "per-record values"))
-    for name in ("cost_per_record_usd",):
-        cost_test = next((t for t in tests if t["metric"] == "cost_usd"), None)
-        if cost_test and cost_test.get("ci") and "ci" not in metrics[name]:
-            metrics[name].update(ci=cost_test["ci"], ci_method="welch on per-record cost")
+    # The per-record Welch CIs stand for the run-level deltas only when they measure the same thing:
+    # cost per record = mean per-record cost when every record has a cost; time per record = mean
+    # latency when no run gave a wall time (a concurrent run's wall time per record is not that).
+    cost_test = next((t for t in tests if t["metric"] == "cost_usd"), None)
+    full_cost = all("cost_usd" in side.numeric and not np.any(np.isnan(side.numeric["cost_usd"])) for side in (a, b))
+    if cost_test and cost_test.get("ci") and full_cost and "ci" not in metrics["cost_per_record_usd"]:
+        metrics["cost_per_record_usd"].update(ci=cost_test["ci"], ci_method="welch on per-record cost")
     lat_test = next((t for t in tests if t["metric"] == "latency_ms"), None)
-    if lat_test and lat_test.get("ci") and "ci" not in metrics["time_per_record_s"]:
+    no_wall = not any("wall_s" in r.timing for r in (*a.runs, *b.runs))
+    if lat_test and lat_test.get("ci") and no_wall and "ci" not in metrics["time_per_record_s"]:
         metrics["time_per_record_s"].update(ci=[x / 1000 for x in lat_test["ci"]],
                                             ci_method="welch on per-record latency")
 
