@@ -205,3 +205,22 @@ def test_random_tamper_campaign(tmp_path: Path) -> None:
     result = tamper_campaign(tmp_path, runs=30, trials=40, seed=11)
     assert result["misses"] == []
     assert sum(result["caught"].values()) == 40
+
+
+def test_older_copy_is_caught_with_the_head_carried_in_an_export(db: Path, tmp_path: Path) -> None:
+    """An export records the chain head; `verify --expect-head` with it catches a restored copy."""
+    older = tmp_path / "older.db"
+    shutil.copy(db, older)
+    with Ledger(db) as ledger:
+        ledger.append(_small_run("e0", "after-copy", 30, 500))
+    out = tmp_path / "export.json"
+    exported = subprocess.run([LEDGER, "export", "-f", "json", "-o", str(out), "--db", str(db)],
+                              capture_output=True, text=True, check=False)
+    assert exported.returncode == 0, exported.stderr
+    head = json.loads(out.read_text(encoding="utf-8"))["ledger_export"]["chain_head"]
+    spec = f"{head['id']}:{head['hash']}"
+    assert verify_cmd(db, "--expect-head", spec).returncode == 0
+    shutil.copy(older, db)
+    result = verify_cmd(db, "--expect-head", spec)
+    assert result.returncode == 1
+    assert "older copy" in result.stderr
