@@ -464,30 +464,33 @@ def _metric_arrays(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> dict[str, 
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
+BOOT_METRICS = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc", "macro_f1", "weighted_f1")
+
+
 def _cell_metrics(counts: np.ndarray, truth: np.ndarray, pred: np.ndarray, n_classes: int,
                   positive: int | None) -> dict[str, np.ndarray]:
     """Metrics of each bootstrap replicate from its counts over the distinct (truth, pred) cells.
 
-    ``counts`` is (replicates, cells); ``truth``/``pred`` give each cell's class codes.
+    ``counts`` is (replicates, cells); ``truth``/``pred`` give each cell's class codes. The
+    conventions are :func:`ledger.metrics.classification_metrics`'s: macro averages over the classes
+    in labels or predictions, balanced accuracy over the classes in the labels, Gorodkin's MCC.
     """
     import numpy as np
 
-    correct = (truth == pred).astype(np.float64)
+    hit = truth == pred
     n = counts.sum(axis=1).astype(np.float64)
-    out: dict[str, np.ndarray] = {"accuracy": (counts @ correct) / np.maximum(n, 1)}
+    out: dict[str, np.ndarray] = {"accuracy": (counts @ hit.astype(np.float64)) / np.maximum(n, 1)}
     if positive is not None:
         tp = counts @ ((truth == positive) & (pred == positive)).astype(np.float64)
         fp = counts @ ((truth != positive) & (pred == positive)).astype(np.float64)
         fn = counts @ ((truth == positive) & (pred != positive)).astype(np.float64)
         out.update(_metric_arrays(tp, fp, fn))
-        return out
-    # Macro averages over the classes present in either labels or predictions: per-class counts of
-    # each replicate by one bincount over (replicate, class) pairs, a chunk of replicates at a time
-    # (memory stays at chunk x classes however many classes there are).
+    # Per-class counts of each replicate by one bincount over (replicate, class) pairs, a chunk of
+    # replicates at a time (memory stays at chunk x classes however many classes there are).
     reps = counts.shape[0]
     chunk = max(1, min(reps, 2_000_000 // max(n_classes, counts.shape[1], 1)))
-    parts: dict[str, list[np.ndarray]] = {"precision": [], "recall": [], "f1": []}
-    hit = truth == pred
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("macro_precision", "macro_recall", "macro_f1",
+                                                         "weighted_f1", "balanced_accuracy", "mcc")}
     for start in range(0, reps, chunk):
         block = counts[start:start + chunk].astype(np.float64)
         r = block.shape[0]
@@ -501,10 +504,25 @@ def _cell_metrics(counts: np.ndarray, truth: np.ndarray, pred: np.ndarray, n_cla
         per = _metric_arrays(tp, predicted - tp, support - tp)
         present = (support + predicted) > 0
         k = np.maximum(present.sum(axis=1), 1)
-        for name in parts:
-            parts[name].append(np.where(present, per[name], 0.0).sum(axis=1) / k)
+        for name in ("precision", "recall", "f1"):
+            parts[f"macro_{name}"].append(np.where(present, per[name], 0.0).sum(axis=1) / k)
+        total = support.sum(axis=1)
+        parts["weighted_f1"].append((per["f1"] * support).sum(axis=1) / np.maximum(total, 1))
+        labelled = support > 0
+        parts["balanced_accuracy"].append(np.where(labelled, per["recall"], 0.0).sum(axis=1)
+                                          / np.maximum(labelled.sum(axis=1), 1))
+        correct = tp.sum(axis=1)
+        cov_ytyp = correct * total - (predicted * support).sum(axis=1)
+        cov_ypyp = total * total - (predicted * predicted).sum(axis=1)
+        cov_ytyt = total * total - (support * support).sum(axis=1)
+        den = cov_ytyt * cov_ypyp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts["mcc"].append(np.where(den > 0, cov_ytyp / np.sqrt(np.where(den > 0, den, 1.0)), 0.0))
     for name, arrays in parts.items():
         out[name] = np.concatenate(arrays)
+    if positive is None:
+        for name in ("precision", "recall", "f1"):
+            out[name] = out[f"macro_{name}"]
     return out
 
 
@@ -513,7 +531,8 @@ def bootstrap_deltas(
     n_classes: int, positive: int | None, paired: bool, n_boot: int = 1000, seed: int = 0,
     level: float = 0.95,
 ) -> list[BootstrapCI]:
-    """Percentile bootstrap CIs for the differences (B - A) in precision, recall, F1 and accuracy.
+    """Percentile bootstrap CIs for the differences (B - A) in precision, recall, F1, accuracy,
+    balanced accuracy, MCC, macro F1 and weighted F1 (:data:`BOOT_METRICS`).
 
     Inputs are integer class codes. Paired: the arrays are aligned record by record and each
     replicate resamples records (the same ones for both runs; each run keeps its own labels, which
@@ -553,7 +572,7 @@ def bootstrap_deltas(
         boot_a = _cell_metrics(counts_a, ua[:, 0], ua[:, 1], n_classes, positive)
         boot_b = _cell_metrics(counts_b, ub[:, 0], ub[:, 1], n_classes, positive)
     out: list[BootstrapCI] = []
-    for name in ("precision", "recall", "f1", "accuracy"):
+    for name in BOOT_METRICS:
         diffs = boot_b[name] - boot_a[name]
         low, high = np.percentile(diffs, [lo_q, hi_q])
         a, b = float(point_a[name][0]), float(point_b[name][0])

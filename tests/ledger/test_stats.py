@@ -296,10 +296,12 @@ def test_bootstrap_point_estimates_match_metrics_and_are_reproducible() -> None:
     ma = classification_metrics(labels, [str(x) for x in pa], "1")
     mb = classification_metrics(labels, [str(x) for x in pb], "1")
     by = {ci.metric: ci for ci in first}
-    for name in ("precision", "recall", "f1", "accuracy"):
+    for name in ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc"):
         assert by[name].a == pytest.approx(ma[name], abs=1e-12)
         assert by[name].b == pytest.approx(mb[name], abs=1e-12)
         assert by[name].ci_low <= by[name].ci_high
+    for name in ("macro", "weighted"):
+        assert by[f"{name}_f1"].a == pytest.approx(ma[name]["f1"], abs=1e-12)
 
 
 def test_bootstrap_macro_averages_match_metrics() -> None:
@@ -311,6 +313,9 @@ def test_bootstrap_macro_averages_match_metrics() -> None:
     ma = classification_metrics([str(x) for x in truth], [str(x) for x in pa])
     assert out["f1"].a == pytest.approx(ma["macro"]["f1"], abs=1e-12)
     assert out["recall"].a == pytest.approx(ma["macro"]["recall"], abs=1e-12)
+    assert out["mcc"].a == pytest.approx(ma["mcc"], abs=1e-12)
+    assert out["balanced_accuracy"].a == pytest.approx(ma["balanced_accuracy"], abs=1e-12)
+    assert out["weighted_f1"].a == pytest.approx(ma["weighted"]["f1"], abs=1e-12)
 
 
 def test_cell_bootstrap_agrees_with_index_resampling() -> None:
