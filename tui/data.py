@@ -410,7 +410,12 @@ def _ci_text(ci: Any) -> str:
         return "-"
     if lo is None or hi is None:
         return "-"
-    return f"[{lo:+.3f}, {hi:+.3f}]"
+    return f"[{_signed(lo)}, {_signed(hi)}]"
+
+
+def _signed(v: float) -> str:
+    """Signed, readable at any scale: +0.0412, -3.1e-05 (cost deltas are tiny numbers)."""
+    return f"{v:+.3g}" if v and abs(v) < 0.01 else f"{v:+.3f}"
 
 
 def _value(v: Any) -> str:
@@ -442,7 +447,7 @@ def comparison_view(d: Mapping[str, Any]) -> ComparisonView:
         metrics.append((
             str(m.get("name") or m.get("metric") or "?"),
             _value(m.get("a")), _value(m.get("b")),
-            fmt_delta(m.get("delta"), 4) if isinstance(m.get("delta"), (int, float)) else _value(m.get("delta")),
+            _signed(m["delta"]) if isinstance(m.get("delta"), (int, float)) else _value(m.get("delta")),
             _ci_text(m.get("ci")),
         ))
     tests = []

@@ -101,7 +101,9 @@ def test_comparison_view_reads_flags_verdict_metrics_tests() -> None:
     assert view.title == "A 1  vs  B 2,3"
     assert view.flags == ["[minority_regression] wrong: recall fell 0.9 -> 0.7"]
     assert view.verdict == "REVIEW"
-    assert view.metrics == [("f1", "0.5", "0.55", "+0.0500", "[+0.010, +0.090]")]
+    assert view.metrics == [("f1", "0.5", "0.55", "+0.050", "[+0.010, +0.090]")]
+    tiny = comparison_view({"metrics": {"cost": {"a": 1e-4, "b": 7e-5, "delta": -3e-5, "ci": [-4e-5, -2e-5]}}})
+    assert tiny.metrics == [("cost", "0.0001", "7e-05", "-3e-05", "[-4e-05, -2e-05]")]
     assert view.tests == [("welch", "cost_usd", "2.5", "40.2", "0.0160")]
 
 

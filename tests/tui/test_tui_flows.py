@@ -99,7 +99,8 @@ async def test_compare_two_marked_runs_shows_flags_verdict_metrics_tests(tui_db:
         names = [m[0] for m in loaded.view.metrics]
         assert names[:3] == list(expected["metrics"])[:3]
         f1 = dict((m[0], m[3]) for m in loaded.view.metrics)["f1"]
-        assert f1 == f"{expected['metrics']['f1']['delta']:+.4f}"
+        delta = expected["metrics"]["f1"]["delta"]
+        assert f1 == (f"{delta:+.3g}" if abs(delta) < 0.01 else f"{delta:+.3f}")
         assert {t[0] for t in loaded.view.tests} == {t["name"] for t in expected["tests"]}
         assert "welch" in {t[0] for t in loaded.view.tests}
         assert loaded.text.strip()
@@ -161,7 +162,7 @@ async def test_sweep_moves_threshold_and_records(tui_db: Path) -> None:
         assert sweep.index == 0
         first = sweep.points[0]
         text = str(sweep.query_one("#sweep-point").render())
-        assert f"threshold {first.threshold:.3f}" in text and f"precision {first.precision:.3f}" in text
+        assert f"threshold {first.threshold:.3f}" in text and f"precision  {first.precision:.3f}" in text
         await pilot.press("end", "left")
         assert sweep.index == len(sweep.points) - 2
         await pilot.press("a")

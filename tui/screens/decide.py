@@ -39,7 +39,7 @@ class DecideScreen(Screen[int | None]):
             yield Label("why (what you decided and on what evidence)")
             yield Input(placeholder="e.g. ship rerank v2: F1 +0.04, cost +8%", id="why")
             yield Label("revisit when (a reversal trigger on a later run's metrics)")
-            yield Input(placeholder="e.g. recall < 0.80", id="revisit")
+            yield Input(placeholder="e.g. recall < 0.80 (also precision, f1, block_rate, cost_per_record, time_per_record)", id="revisit")
             with Horizontal(classes="buttons"):
                 yield Button("Record (ctrl+s)", id="record", variant="primary")
             yield Static("", id="decide-status")

@@ -24,9 +24,19 @@ HELP = """\
   t           quality / cost / time across the shown runs
   !           rows marked ! carry a compare flag or trip a reversal trigger
 
-[b]Sweep[/b]   left/right move the threshold (shift: x10), home/end, r records the sweep,
-            [ and ] change the score
-[b]Launch[/b]  ctrl+s starts, ctrl+c... no: press Cancel (or esc) to cancel a running launch
+  g / G       first / last run
+
+[b]Detail[/b]   s sweep this run, d record a decision about it
+[b]Compare[/b]  flags first, then the verdict, metrics (B − A) with 95% CIs, Welch and paired tests;
+          w swaps A and B, r records the comparison (its flags mark run B with !)
+[b]Sweep[/b]    left/right move the threshold (shift: ×10), home/end, a the recommended one,
+          ] next score, set the costs of a false positive / negative (enter applies),
+          r records the sweep
+[b]Launch[/b]   choose a config, write the hypothesis, sample size, repeats, provider; ctrl+s starts;
+          Cancel (or esc while running) stops it and the run is recorded as cancelled
+[b]Decide[/b]   why + a reversal trigger such as  recall < 0.80  or  f1 < 0.5 or cost_per_record > 0.001;
+          ctrl+s records; tripped triggers are listed and marked ! in the table
+[b]Export[/b]   html, xlsx, csv, md, json or parquet, of the marked runs or the whole ledger
 [b]Everywhere[/b]  esc goes back, ? this help, q quits (outside text fields)
 """
 
