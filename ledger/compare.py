@@ -32,6 +32,7 @@ The ``--json`` schema (stable; keys are only ever added)
                 ``--volume``, when given), "message"}``. Kinds: ``hidden_regression`` (a class or
                 stratum fell while accuracy/weighted F1 held), ``class_regression``,
                 ``stratum_regression``, ``quality_regression`` (the headline fell),
+                ``context`` says which aggregates held (hidden regressions),
                 ``below_majority_baseline``, ``cheaper_but_worse``, ``faster_but_worse``.
 ``verdict``     ``{"decision": "PROMOTE"|"ROLLBACK"|"REVIEW"|"NO_DECISION", "rule": str}``.
 ``funnel``      ``{"stages": [...], "a": {stage: {...}}, "b": {...}}`` or ``null`` (records without
