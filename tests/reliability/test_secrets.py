@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -147,7 +148,14 @@ cache_path = "{cache}"
     env = _env(LEDGER_DB=str(db), HOME=str(tmp_path / "home"))
     outputs: dict[str, bytes] = {}
     _run(["init"], env, outputs, tmp_path)
+    # Hold a connection open so that the run's WAL stays on disk (the last connection to close
+    # checkpoints and deletes it): the scan below then covers the WAL's frames too.
+    holder = sqlite3.connect(db)
+    holder.execute("SELECT count(*) FROM runs").fetchone()
     proc = _run(["run", str(config), "--provider", provider, "-n", "4", "-q"], env, outputs, tmp_path)
+    assert Path(f"{db}-wal").exists() and Path(f"{db}-wal").stat().st_size > 0
+    assert _leaks(_files(tmp_path)) == [], "a key reached the database, its WAL or a cache"
+    holder.close()
     assert proc.returncode != 0, "every call failed, so the run must fail"
     assert b"Traceback" not in proc.stderr.split(b"ledger: error:")[-1]
     with Ledger(db) as ledger:
