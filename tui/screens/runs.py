@@ -100,7 +100,9 @@ class RunsScreen(Screen[None]):
         self.load_alerts()
 
     def poll(self) -> None:
-        if self.loaded:
+        """Check the head unless the previous check is still running (a slow disk must not pile
+        up threads)."""
+        if self.loaded and not any(w.group == "poll" and w.is_running for w in self.workers):
             self.poll_head()
 
     @work(thread=True, exclusive=True, group="poll")
