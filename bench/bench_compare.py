@@ -55,14 +55,20 @@ def make_run(n: int, seed: int, flip: float) -> RunInput:
                     timing={"stage_order": list(STAGES)}, params={"flip": flip})
 
 
-def process_samples(argv: list[str], repeat: int) -> tuple[float, float]:
-    """(median, minimum) wall time of a whole process, after one warm-up run."""
-    samples = []
-    for _ in range(repeat + 1):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples[1:]), min(samples[1:])
+def process_samples(commands: list[list[str]], repeat: int) -> list[tuple[float, float]]:
+    """(median, minimum) wall time of each command as a whole process, after one warm-up run each.
+
+    The commands run in turn (round robin), so a burst of load from other jobs on the machine
+    falls on all of them alike instead of on whichever happened to be measured then.
+    """
+    samples: list[list[float]] = [[] for _ in commands]
+    for round_ in range(repeat + 1):
+        for i, argv in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True)
+            if round_:
+                samples[i].append(time.perf_counter() - start)
+    return [(statistics.median(s), min(s)) for s in samples]
 
 
 def main() -> None:
@@ -80,11 +86,13 @@ def main() -> None:
             t_sweep, _ = median_time(lambda: sweep_run(ledger, large[0], "flag", fn_cost=10), repeat=3)
         argv = [exe, "compare", str(small[0]), str(small[1]), "--db", str(db)]
         load = os.getloadavg()[0]
-        p_small = process_samples(argv, repeat=11)
-        p_small_json = process_samples([*argv, "--json"], repeat=11)
-        p_large = process_samples([exe, "compare", str(large[0]), str(large[1]), "--db", str(db)], repeat=5)
-        p_sweep = process_samples([exe, "sweep", str(large[0]), "--score", "flag", "--db", str(db)], repeat=5)
-        p_help = process_samples([exe, "--help"], repeat=11)
+        p_small, p_small_json, p_large, p_sweep, p_help = process_samples([
+            argv,
+            [*argv, "--json"],
+            [exe, "compare", str(large[0]), str(large[1]), "--db", str(db)],
+            [exe, "sweep", str(large[0]), "--score", "flag", "--db", str(db)],
+            [exe, "--help"],
+        ], repeat=9)
         load = max(load, os.getloadavg()[0])
     rows: list[tuple[str, tuple[float, float], str]] = [
         ("`ledger compare A B`, 2 x 5,000 records (whole process)", p_small, "<= 0.45 s"),
