@@ -11,7 +11,8 @@ The ``--json`` schema (stable; keys are only ever added)
                 both sides are single runs sharing record ids (only shared records are paired).
 ``positive_label``  the class whose precision/recall/F1 are the headline (``null``: macro averages).
 ``hypothesis``  ``{"a": str, "b": str}``.
-``sample_size`` ``{"a": n, "b": n}``.
+``sample_size`` ``{"a": n, "b": n}``; ``per_run``: ``{"a": [{id, sample_size, precision, recall, f1,
+                accuracy, cost_per_record_usd, time_per_record_s}], "b": [...]}`` (each run of a group).
 ``diff``        ``{"params": {key: {"from", "to"}}, "prompts": {...}, "code": {...}, "dataset": {...}}``
                 between the first run of each side.
 ``metrics``     ``{name: {"a", "b", "delta", "ci": [low, high] (when computable), "ci_method"}}``
@@ -119,6 +120,7 @@ class Comparison:
     cost: dict[str, Any]
     time: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    per_run: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -404,10 +406,18 @@ def compare_runs(
         cost=_cost(a.runs, b.runs),
         time=_time(a.runs, b.runs),
         notes=notes,
+        per_run={key: [_run_summary(r) for r in runs]
+                 for key, runs in (("a", a.runs), ("b", b.runs))},
     )
     comparison.flags = _flags(comparison, a, b, opts)
     comparison.verdict = _verdict(comparison, opts, boot_by, grouped)
     return comparison
+
+
+def _run_summary(run: Run) -> dict[str, Any]:
+    return {"id": run.id, "sample_size": run.sample_size, "precision": run.precision, "recall": run.recall,
+            "f1": run.f1, "accuracy": run.accuracy, "cost_per_record_usd": run.cost_per_record_usd,
+            "time_per_record_s": run.time_per_record_s}
 
 
 def record_comparison(ledger: Ledger, comparison: Comparison) -> Run:

@@ -67,6 +67,11 @@ def render(c: Comparison) -> str:
     out.append(f"A = run {a_ids}   B = run {b_ids}   {pairing}")
     out.append(f"sample size: A {c.sample_size['a']:,}   B {c.sample_size['b']:,}"
                + (f"   headline class: {c.positive_label!r}" if c.positive_label else "   headline: macro averages"))
+    if len(c.runs["a"]) > 1 or len(c.runs["b"]) > 1:
+        for side in ("a", "b"):
+            cells = [f"{r['id']}: F1 {fmt_ratio(r['f1'])} R {fmt_ratio(r['recall'])} P {fmt_ratio(r['precision'])}"
+                     for r in c.per_run.get(side, [])]
+            out.append(f"runs {side.upper()}: " + "; ".join(cells))
     for side in ("a", "b"):
         if c.hypothesis[side]:
             out.append(f"hypothesis {side.upper()}: {c.hypothesis[side]}")

@@ -267,13 +267,14 @@ def record_sweep(ledger: Ledger, sweep: Sweep) -> Run:
     ))
 
 
-def pr_curve_text(points: list[SweepPoint], width: int = 50, height: int = 12) -> str:
-    """A precision-recall curve as text (recall across, precision up)."""
+def pr_curve_text(points: list[SweepPoint], width: int = 50, height: int = 12,
+                  mark: SweepPoint | None = None) -> str:
+    """A precision-recall curve as text (recall across, precision up; ``mark`` drawn as ◆)."""
     grid = [[" "] * width for _ in range(height)]
-    for p in points:
+    for p in [*points, *([mark] if mark is not None else [])]:
         x = min(width - 1, round(p.recall * (width - 1)))
         y = min(height - 1, round(p.precision * (height - 1)))
-        grid[height - 1 - y][x] = "•"
+        grid[height - 1 - y][x] = "◆" if p is mark else "•"
     lines = []
     for row, cells in enumerate(grid):
         label = f"{1 - row / (height - 1):4.2f}" if row % 3 == 0 or row == height - 1 else "    "

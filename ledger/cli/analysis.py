@@ -121,7 +121,7 @@ def sweep(
         print(f"run {s.run_id}: score {s.score!r} ({s.direction}), {s.n_scored:,} of {s.n_records:,} records scored, "
               f"{s.positives:,} {s.positive_label!r}; average precision {s.average_precision:.3f}")
         if plot:
-            print(pr_curve_text(s.points))
+            print(pr_curve_text(s.points, mark=s.recommended))
         pts = s.points
         if len(pts) > rows:
             step = (len(pts) - 1) / (rows - 1)
