@@ -157,6 +157,8 @@ def test_groups_use_welch_over_run_level_metrics(ledger: Ledger) -> None:
     c = compare_runs(ledger, a_ids, b_ids)
     d = c.to_dict()
     assert d["grouped"] is True and d["runs"] == {"a": a_ids, "b": b_ids}
+    assert [r["id"] for r in d["per_run"]["b"]] == b_ids
+    assert "runs B: " in c.render_text()
     t = next(t for t in c.tests if t["name"] == "welch" and t["metric"] == "f1")
     fa = [ledger.get(i).f1 for i in a_ids]
     fb = [ledger.get(i).f1 for i in b_ids]
