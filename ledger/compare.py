@@ -8,7 +8,8 @@ The ``--json`` schema (stable; keys are only ever added)
 ``runs``        ``{"a": [ids], "b": [ids]}``; ``grouped``: true when either side has several runs.
 ``options``     the thresholds used (``alpha``, ``min_effect``, ``max_cost_delta``, ...).
 ``paired``      ``{"paired": bool, "shared_records": n, "reason": str}``: paired tests are run when
-                both sides are single runs sharing record ids (only shared records are paired).
+                both sides are single runs over the same records (the same id set); runs that
+                share only part of their records are compared as independent samples.
 ``positive_label``  the class whose precision/recall/F1 are the headline (``null``: macro averages).
 ``hypothesis``  ``{"a": str, "b": str}``.
 ``sample_size`` ``{"a": n, "b": n}``; ``per_run``: ``{"a": [{id, sample_size, precision, recall, f1,
@@ -269,13 +270,22 @@ def compare_runs(
             if pairs:
                 arr = np.array(pairs, dtype=np.int64)
                 align_a, align_b = arr[:, 0], arr[:, 1]
-        if align_a is not None:
+        if align_a is not None and not (len(align_a) == a.n == b.n):
+            # Partly shared samples (e.g. repeats drawn with different seeds): a paired statistic
+            # over the overlap would estimate a different quantity than the full-sample deltas it
+            # is shown next to, so both runs are treated as independent samples.
+            paired_info.update(
+                shared_records=len(align_a),
+                reason=f"the runs share only {len(align_a):,} of {a.n:,} and {b.n:,} records: compared as independent samples",
+            )
+            align_a = align_b = None
+        elif align_a is not None:
             paired_info.update(paired=True, shared_records=len(align_a), reason="same record ids")
             mismatch = int(np.sum(ta[align_a] != tb[align_b]))
             paired_info["label_mismatch"] = mismatch
             if mismatch:
                 notes.append(f"{mismatch:,} shared records carry different labels in the two runs; each run is scored against its own labels")
-        else:
+        elif not paired_info["reason"]:
             paired_info["reason"] = "the runs share no record ids"
     elif not (a.n and b.n):
         paired_info["reason"] = "one side has no per-record outcomes"
@@ -328,10 +338,6 @@ def compare_runs(
                 ta[align_a], pa[align_a], tb[align_b], pb[align_b], n_classes=k, positive=pos_code,
                 paired=True, n_boot=opts.n_boot, seed=opts.seed, level=level,
             )
-            if paired_info["shared_records"] < min(a.n, b.n):
-                notes.append(
-                    f"paired statistics use the {paired_info['shared_records']} records in both runs"
-                )
         else:
             boots = S.bootstrap_deltas(
                 ta, pa, tb, pb, n_classes=k, positive=pos_code, paired=False, n_boot=opts.n_boot,

@@ -137,6 +137,24 @@ def test_unpaired_runs_get_unpaired_statistics(ledger: Ledger) -> None:
     assert cls["tests"]["recall"]["name"] == "two_proportion_z"
 
 
+def test_partly_shared_samples_are_compared_as_independent_samples(ledger: Ledger) -> None:
+    """Repeats drawn with different seeds share only a few record ids: a paired bootstrap over that
+    overlap would give an interval for another quantity than the full-sample delta shown next to it."""
+    ra = audit_records(caught=40, false_pos=100)
+    a = add(ledger, ra)
+    rb = audit_records(caught=25, false_pos=10, seed=3)
+    ids = [f"r{i}" if i % 50 == 0 else f"x{i}" for i in range(len(rb))]  # 20 ids shared
+    b = add(ledger, Records.from_columns(ids, rb.labels, rb.predictions, numeric=rb.numeric))
+    c = compare_runs(ledger, [a], [b])
+    assert not c.paired["paired"] and c.paired["shared_records"] == 20
+    assert "independent samples" in c.paired["reason"]
+    assert not any(t["name"] == "mcnemar_exact" for t in c.tests)
+    for name in ("precision", "recall", "f1", "accuracy"):
+        entry = c.metrics[name]
+        assert "unpaired bootstrap" in entry["ci_method"]
+        assert entry["ci"][0] <= entry["delta"] <= entry["ci"][1], name
+
+
 def test_welch_on_per_record_cost_matches_scipy(ledger: Ledger) -> None:
     ra, rb = audit_records(cost=0.001, seed=1), audit_records(cost=0.0012, seed=2)
     a, b = add(ledger, ra), add(ledger, rb)
