@@ -12,32 +12,34 @@ from textual.widgets import Static
 
 HELP = """\
 [b]Runs[/b] (the main table)
-  type        filter (words; status:failed, exp:NAME, id:>100)   / focuses the filter
-  esc         clear the filter          up/down/pgup/pgdn  move
-  enter       run detail                o / O  sort by next column / reverse
-  space       mark for group A          b      mark for group B
-  c           compare: A vs B; two marks: older vs newer; one mark vs cursor;
-              no mark: cursor vs its parent
-  x           clear marks               s      threshold sweep of the cursor run
-  l           launch a run              d      record a decision for the cursor run
-  e           export (marked runs, or the whole ledger)
-  t           quality / cost / time across the shown runs
-  !           rows marked ! carry a compare flag or trip a reversal trigger
+  type       filter: words, or status:failed  exp:NAME  id:>100
+  /          focus the filter;  esc clears it
+  enter      run detail
+  o / O      sort by the next column / reverse the sort
+  g / G      first / last run
+  space      mark for group A (again: unmark);  b  mark for group B
+  c          compare: A vs B; two marks: older vs newer;
+             one mark vs the cursor; no mark: cursor vs its parent
+  x          clear the marks
+  s          threshold sweep of the cursor run
+  l          launch a run
+  d          record a decision about the cursor run
+  e          export the marked runs, or the whole ledger
+  t          quality, cost and time across the shown runs
+  !          the row carries a compare flag or trips a reversal trigger
 
-  g / G       first / last run
-
-[b]Detail[/b]   s sweep this run, d record a decision about it
-[b]Compare[/b]  flags first, then the verdict, metrics (B − A) with 95% CIs, Welch and paired tests;
-          w swaps A and B, r records the comparison (its flags mark run B with !)
-[b]Sweep[/b]    left/right move the threshold (shift: ×10), home/end, a the recommended one,
-          ] next score, set the costs of a false positive / negative (enter applies),
-          r records the sweep
-[b]Launch[/b]   choose a config, write the hypothesis, sample size, repeats, provider; ctrl+s starts;
-          Cancel (or esc while running) stops it and the run is recorded as cancelled
-[b]Decide[/b]   why + a reversal trigger such as  recall < 0.80  or  f1 < 0.5 or cost_per_record > 0.001;
-          ctrl+s records; tripped triggers are listed and marked ! in the table
-[b]Export[/b]   html, xlsx, csv, md, json or parquet, of the marked runs or the whole ledger
-[b]Everywhere[/b]  esc goes back, ? this help, q quits (outside text fields)
+[b]Detail[/b]    s sweep this run, d record a decision about it
+[b]Compare[/b]   flags first, then the verdict, metrics (B − A) with CIs,
+          Welch and paired tests; w swaps A/B; r records the comparison
+[b]Sweep[/b]     left/right move the threshold (shift: ×10), home/end,
+          a the recommended one, ] next score; set the costs of a false
+          positive / negative (enter applies); r records the sweep
+[b]Launch[/b]    config, hypothesis, sample, repeats, provider; ctrl+s starts;
+          Cancel (or esc while running) stops it: recorded as cancelled
+[b]Decide[/b]    why + a trigger such as  recall < 0.80  or
+          f1 < 0.5 or cost_per_record > 0.001;  ctrl+s records
+[b]Export[/b]    html, xlsx, csv, md, json or parquet
+[b]Anywhere[/b]  esc goes back, ? this help, q quits (outside text fields)
 """
 
 

@@ -85,6 +85,7 @@ class LaunchScreen(Screen[list[int]]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#progress", ProgressBar).display = False
         self.query_one("#hypothesis", Input).focus()
 
     @on(Button.Pressed, "#start")
@@ -111,6 +112,7 @@ class LaunchScreen(Screen[list[int]]):
         self.cancel_event.clear()
         self.query_one("#start", Button).disabled = True
         self.query_one("#cancel", Button).disabled = False
+        self.query_one("#progress", ProgressBar).display = True
         status.update("starting…")
         self.launch(Path(str(config)), hypothesis, sample, repeat, provider)
 
