@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .cli.render import fmt_delta, fmt_ratio, fmt_usd, table
+from .render import fmt_delta, fmt_ratio, fmt_usd, table
 
 if TYPE_CHECKING:
     from .compare import Comparison

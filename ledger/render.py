@@ -1,4 +1,5 @@
-"""Plain-text rendering for terminals: aligned tables and number formats (no rich: fast start)."""
+"""Plain-text rendering shared by the CLI, the TUI and the exports: number formats and aligned
+tables (no rich: fast start). Pure functions."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def fmt_ratio(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt_ratio(value: float | None, digits: int = 3, missing: str = "-") -> str:
+    if _missing(value):
+        return missing
     return f"{value:.{digits}f}"
 
 
-def fmt_usd(value: float | None) -> str:
-    if value is None:
-        return "-"
+def fmt_usd(value: float | None, missing: str = "-") -> str:
+    if value is None or _missing(value):
+        return missing
     if value == 0:
         return "$0"
     if abs(value) >= 1:
@@ -26,16 +31,17 @@ def fmt_usd(value: float | None) -> str:
     return f"${value:.6f}"
 
 
-def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
+def fmt_seconds(value: float | None, missing: str = "-", unit_sep: str = "") -> str:
+    """``0.0123`` -> ``12.3ms`` (``unit_sep=" "`` for prose: ``12.3 ms``)."""
+    if value is None or _missing(value):
+        return missing
     if value >= 60:
-        return f"{value / 60:.1f}min"
+        return f"{value / 60:.1f}{unit_sep}min"
     if value >= 1:
-        return f"{value:.2f}s"
+        return f"{value:.2f}{unit_sep}s"
     if value >= 0.001:
-        return f"{value * 1000:.1f}ms"
-    return f"{value * 1e6:.0f}µs"
+        return f"{value * 1000:.1f}{unit_sep}ms"
+    return f"{value * 1e6:.0f}{unit_sep}µs"
 
 
 def fmt_delta(value: float | None, digits: int = 3) -> str:

@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
+from ..render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, table, truncate
 from ..store import Ledger
 from .common import DbOption, JsonOption, db_path, handle_errors, parse_id, parse_ids, print_json
-from .render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, table, truncate
 
 
 def register(app: typer.Typer) -> None:

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import IntegrityFailure, LedgerError
+from ..render import fmt_ratio, fmt_seconds, fmt_usd, table, truncate
 from ..store import Ledger
 from .common import DbOption, JsonOption, db_path, handle_errors, parse_id, print_json
-from .render import fmt_ratio, fmt_seconds, fmt_usd, table, truncate
 
 
 def register(app: typer.Typer) -> None:

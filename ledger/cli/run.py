@@ -64,9 +64,9 @@ def run(
     as_json: JsonOption = False,
 ) -> None:
     """Run the pipeline on a sample and append a complete run (Ctrl-C records a cancelled run)."""
-    from pipeline.runner import run_experiment
-
     import os
+
+    from pipeline.runner import run_experiment
 
     show = sys.stderr.isatty() or os.environ.get("LEDGER_PROGRESS") == "1"
     bar = _Bar(enabled=show and not quiet and not as_json)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import render
 from ..model import Run
 from .safe import REDACTED, Redactor, is_secret_key
 
@@ -162,31 +163,15 @@ def per_class_rows(run: Run, redactor: Redactor) -> list[dict[str, Any]]:
 
 
 def fmt_ratio(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    return render.fmt_ratio(value, digits, missing="–")
 
 
 def fmt_usd(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    if abs(value) >= 0.01:
-        return f"${value:.4f}"
-    return f"${value:.6f}"
+    return render.fmt_usd(value, missing="–")
 
 
 def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value >= 60:
-        return f"{value / 60:.1f} min"
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 0.001:
-        return f"{value * 1000:.1f} ms"
-    return f"{value * 1e6:.0f} µs"
+    return render.fmt_seconds(value, missing="–", unit_sep=" ")
 
 
 def fmt_value(kind: str, value: Any) -> str:
