@@ -38,10 +38,26 @@ def dominates(a: Run, b: Run) -> bool:
 
 
 def pareto_front(runs: Sequence[Run]) -> list[Run]:
-    """The runs no other run dominates (ordered by F1, best first)."""
-    candidates = [r for r in runs if r.f1 is not None]
-    front = [r for r in candidates if not any(dominates(o, r) for o in candidates if o.id != r.id)]
-    return sorted(front, key=lambda r: (-_key(r)[0], _key(r)[1], _key(r)[2], r.id))
+    """The runs no other run dominates (ordered by F1, best first; then cost, time and id).
+
+    Sorted lexicographically by (-F1, cost, time), a run can only be dominated by one before it,
+    and only by one already on the front: O(n log n + n·|front|), so 10,000 runs take
+    milliseconds rather than the minutes of the pairwise definition (the tests check both agree).
+    """
+    def vec(run: Run) -> tuple[float, float, float]:
+        f1, cost, t = _key(run)
+        return -f1, cost, t
+
+    candidates = sorted((r for r in runs if r.f1 is not None), key=lambda r: (*vec(r), r.id))
+    front: list[Run] = []
+    vecs: list[tuple[float, float, float]] = []
+    for run in candidates:
+        v = vec(run)
+        if any(o != v and o[0] <= v[0] and o[1] <= v[1] and o[2] <= v[2] for o in vecs):
+            continue
+        front.append(run)
+        vecs.append(v)
+    return front
 
 
 def quality_adjusted_latency(run: Run, quality_weight: float = 100.0, latency_weight: float = 10.0) -> float | None:

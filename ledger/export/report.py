@@ -10,8 +10,6 @@ rewritten (``ledger verify --expect-head ID:HASH``).
 from __future__ import annotations
 
 import datetime as _dt
-import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,44 +92,16 @@ def _usable(run: Run) -> bool:
     return run.status == "ok" and run.f1 is not None
 
 
-def pareto_front(
-    items: Sequence[Any],
-    quality: Callable[[Any], float],
-    costs: Sequence[Callable[[Any], float]],
-) -> list[Any]:
-    """The items no other item beats on quality (higher is better) and every cost (lower is
-    better) at once. Sorted by quality, best first. O(n·|front|): fine for 10,000 runs."""
-    keyed = sorted(items, key=lambda it: (-quality(it), *(c(it) for c in costs)))
-    front: list[tuple[Any, tuple[float, ...]]] = []
-    for item in keyed:
-        vec = (-quality(item), *(c(item) for c in costs))
-        dominated = False
-        for _, other in front:
-            if all(o <= v for o, v in zip(other, vec, strict=True)) and other != vec:
-                dominated = True
-                break
-        if not dominated:
-            front.append((item, vec))
-    return [item for item, _ in front]
-
-
 def _pareto(runs: list[Run]) -> tuple[list[Run], list[str]]:
-    """The frontier as :func:`ledger.pareto.pareto_front` defines it (F1 higher, cost and time per
-    record lower; a missing cost or time counts as the worst value), over the successful runs.
+    """The frontier of :func:`ledger.pareto.pareto_front` (F1 higher, cost and time per record
+    lower; a missing cost or time counts as the worst value) over the successful runs, and the
+    dimensions it was computed on."""
+    from ..pareto import pareto_front
 
-    Computed here by the sort-based :func:`pareto_front` (O(n·|front|)) rather than the pairwise
-    definition, which is O(n²): 10,000 runs would take minutes. The tests check both agree.
-    """
     candidates = [r for r in runs if _usable(r)]
     if not candidates:
         return [], []
-    inf = math.inf
-    front = pareto_front(
-        candidates,
-        lambda r: float(r.f1),
-        [lambda r: inf if r.cost_per_record_usd is None else float(r.cost_per_record_usd),
-         lambda r: inf if r.time_per_record_s is None else float(r.time_per_record_s)],
-    )
+    front = pareto_front(candidates)
     dims = ["F1"]
     if any(r.cost_per_record_usd is not None for r in candidates):
         dims.append("cost per record")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import random
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.export.charts import nice_ticks
-from ledger.export.report import consecutive_pairs, pareto_front
+from ledger.export.report import consecutive_pairs
 from ledger.export.safe import REDACTED, Redactor, env_secrets, is_secret_key, md_cell, neutralize
 
 
@@ -64,24 +63,6 @@ def test_nice_ticks_cover_the_range() -> None:
         ticks = nice_ticks(lo, hi)
         assert ticks[0] <= lo and ticks[-1] >= hi
         assert ticks == sorted(ticks) and len(ticks) <= 8
-
-
-def _brute_front(points: list[tuple[int, float, float, float]]) -> set[int]:
-    def dominates(a: tuple[int, float, float, float], b: tuple[int, float, float, float]) -> bool:
-        return a[1] >= b[1] and a[2] <= b[2] and a[3] <= b[3] and a[1:] != b[1:]
-
-    return {p[0] for p in points if not any(dominates(q, p) for q in points)}
-
-
-def test_pareto_front_matches_brute_force() -> None:
-    rng = random.Random(3)
-    for trial in range(200):
-        n = rng.randint(1, 25)
-        # coarse values so that ties happen
-        points = [(i, rng.randint(0, 5) / 5, rng.randint(0, 4), rng.randint(0, 4) * 1.0) for i in range(n)]
-        front = pareto_front(points, lambda p: p[1], [lambda p: p[2], lambda p: p[3]])
-        assert {p[0] for p in front} == _brute_front(points), trial
-        assert [p[1] for p in front] == sorted((p[1] for p in front), reverse=True)
 
 
 def test_consecutive_pairs_follow_parents_within_the_export() -> None:
