@@ -426,17 +426,19 @@ def _run_summary(run: Run) -> dict[str, Any]:
             "time_per_record_s": run.time_per_record_s}
 
 
-def record_comparison(ledger: Ledger, comparison: Comparison) -> Run:
-    """Store a comparison's verdict, flags and metrics as an analysis row pointing at both sides."""
+def record_comparison(ledger: Ledger, comparison: Comparison | dict[str, Any]) -> Run:
+    """Store a comparison's verdict, flags and metrics as an analysis row pointing at both sides.
+
+    Takes the :class:`Comparison` or its ``to_dict()`` (what the TUI holds)."""
     from .model import RunInput
 
-    d = comparison.to_dict()
-    first = ledger.get(comparison.runs["b"][0])
-    body = {"type": "compare", "a": d["runs"]["a"], "b": d["runs"]["b"], "verdict": d["verdict"],
-            "flags": d["flags"], "metrics": d["metrics"], "paired": d["paired"], "options": d["options"]}
+    d = comparison.to_dict() if isinstance(comparison, Comparison) else comparison
+    a, b = list(d["runs"]["a"]), list(d["runs"]["b"])
+    body = {"type": "compare", "a": a, "b": b, "verdict": d["verdict"], "flags": d["flags"],
+            "metrics": d["metrics"], "paired": d.get("paired"), "options": d.get("options")}
     return ledger.append(RunInput(
-        kind="analysis", experiment=first.experiment, refs=[*comparison.runs["a"], *comparison.runs["b"]],
-        body=body, hypothesis=f"compare {d['runs']['a']} with {d['runs']['b']}: {d['verdict']['decision']}",
+        kind="analysis", experiment=ledger.get(b[0]).experiment, refs=[*a, *b],
+        body=body, hypothesis=f"compare {a} with {b}: {d['verdict']['decision']}",
     ))
 
 

@@ -100,11 +100,11 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="record")
     def record(self, data: dict[str, Any]) -> None:
-        from ..alerts import record_comparison
+        from ledger.compare import record_comparison
 
         try:
             with self.app.open_ledger() as ledger:  # type: ignore[attr-defined]
-                analysis_id = record_comparison(ledger, data)
+                analysis_id = record_comparison(ledger, data).id
         except LedgerError as exc:
             self.post_message(WorkFailed("recording the comparison", str(exc)))
             return

@@ -13,7 +13,6 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from ledger.errors import LedgerError
 
-from ..alerts import trip_text
 from ..messages import AlertsLoaded, DecisionRecorded, WorkFailed
 from ..widgets.panels import Panel
 
@@ -56,11 +55,11 @@ class DecideScreen(Screen[int | None]):
 
         try:
             with self.app.open_ledger() as ledger:  # type: ignore[attr-defined]
-                trips = [trip_text(t) for t in tripped_triggers(ledger)]
+                trips = [(t.run_id, t.message) for t in tripped_triggers(ledger)]
         except LedgerError as exc:
             self.post_message(WorkFailed("reading the triggers", str(exc)))
             return
-        alerts = {rid: text for rid, text in trips if rid is not None}
+        alerts = dict(trips)
         self.post_message(AlertsLoaded(alerts, [text for _, text in trips]))
 
     def on_alerts_loaded(self, message: AlertsLoaded) -> None:
