@@ -51,7 +51,7 @@ def fmt_delta(value: float | None, digits: int = 3) -> str:
 
 
 def truncate(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(str(text).split())
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 

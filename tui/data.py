@@ -12,37 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.render import fmt_ratio, fmt_seconds, fmt_usd, truncate
+
 # ---- number formats (the same conventions as `ledger ls`) ---------------------------------
-
-
-def fmt_ratio(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def fmt_usd(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    if abs(value) >= 0.01:
-        return f"${value:.4f}"
-    return f"${value:.6f}"
-
-
-def fmt_seconds(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if value >= 60:
-        return f"{value / 60:.1f}min"
-    if value >= 1:
-        return f"{value:.2f}s"
-    if value >= 0.001:
-        return f"{value * 1000:.1f}ms"
-    return f"{value * 1e6:.0f}µs"
 
 
 def fmt_number(value: Any, digits: int = 4) -> str:
@@ -59,21 +31,10 @@ def fmt_number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def fmt_delta(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:+.{digits}f}"
-
-
 def fmt_p(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
-
-
-def truncate(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 # ---- the runs table -----------------------------------------------------------------------
