@@ -5,36 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .base import BaseProvider, Completion, ProviderError, Request
-from .cache import ResponseCache
-from .keys import resolve_key
+from .base import Completion, ProviderError, Request, SDKProvider
 
 
-class AnthropicProvider(BaseProvider):
+class AnthropicProvider(SDKProvider):
     name = "anthropic"
     billing = "billed"
 
-    def __init__(
-        self, *, key: str | None = None, base_url: str | None = None, concurrency: int = 4,
-        max_retries: int = 3, backoff_s: float = 0.5, timeout_s: float = 30.0,
-        cache: ResponseCache | None = None,
-    ) -> None:
-        super().__init__(concurrency=concurrency, max_retries=max_retries, backoff_s=backoff_s,
-                         timeout_s=timeout_s, cache=cache)
-        import anthropic
+    sdk_module = "anthropic"
 
-        self._sdk = anthropic
-        # The SDK's own retries are off: ours count them and share one policy across providers.
-        self.client = anthropic.Anthropic(
-            api_key=resolve_key("anthropic", key), base_url=base_url or None,
-            timeout=timeout_s, max_retries=0,
-        )
-
-    def _retryable(self, exc: BaseException) -> bool:
-        sdk = self._sdk
-        if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError, sdk.RateLimitError)):
-            return True
-        return isinstance(exc, sdk.APIStatusError) and exc.status_code >= 500
+    def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
+        return self._sdk.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
 
     def _call(self, request: Request) -> Completion:
         start = time.perf_counter()

@@ -205,3 +205,35 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+class SDKProvider(BaseProvider):
+    """A provider backed by an official SDK client (anthropic, openai): both SDKs name their
+    errors alike, so the retry policy is shared; the SDK's own retries are off so that ours count
+    them and one policy holds across providers."""
+
+    sdk_module = ""  # the SDK's import name, imported only when the provider is built
+
+    def __init__(
+        self, *, key: str | None = None, base_url: str | None = None, concurrency: int = 4,
+        max_retries: int = 3, backoff_s: float = 0.5, timeout_s: float = 30.0,
+        cache: ResponseCache | None = None,
+    ) -> None:
+        super().__init__(concurrency=concurrency, max_retries=max_retries, backoff_s=backoff_s,
+                         timeout_s=timeout_s, cache=cache)
+        import importlib
+
+        from .keys import resolve_key
+
+        self._sdk = importlib.import_module(self.sdk_module)
+        self.client = self._make_client(resolve_key(self.name, key), base_url or None, timeout_s)
+
+    def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
+        raise NotImplementedError
+
+    def _retryable(self, exc: BaseException) -> bool:
+        sdk = self._sdk
+        if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError, sdk.RateLimitError)):
+            return True
+        return isinstance(exc, sdk.APIStatusError) and exc.status_code >= 500
+

@@ -6,35 +6,17 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .base import BaseProvider, Completion, ProviderError, Request
-from .cache import ResponseCache
-from .keys import resolve_key
+from .base import Completion, ProviderError, Request, SDKProvider
 
 
-class OpenAIProvider(BaseProvider):
+class OpenAIProvider(SDKProvider):
     name = "openai"
     billing = "billed"
 
-    def __init__(
-        self, *, key: str | None = None, base_url: str | None = None, concurrency: int = 4,
-        max_retries: int = 3, backoff_s: float = 0.5, timeout_s: float = 30.0,
-        cache: ResponseCache | None = None,
-    ) -> None:
-        super().__init__(concurrency=concurrency, max_retries=max_retries, backoff_s=backoff_s,
-                         timeout_s=timeout_s, cache=cache)
-        import openai
+    sdk_module = "openai"
 
-        self._sdk = openai
-        self.client = openai.OpenAI(
-            api_key=resolve_key("openai", key), base_url=base_url or None,
-            timeout=timeout_s, max_retries=0,
-        )
-
-    def _retryable(self, exc: BaseException) -> bool:
-        sdk = self._sdk
-        if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError, sdk.RateLimitError)):
-            return True
-        return isinstance(exc, sdk.APIStatusError) and exc.status_code >= 500
+    def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
+        return self._sdk.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0)
 
     def _call(self, request: Request) -> Completion:
         start = time.perf_counter()
@@ -43,13 +25,13 @@ class OpenAIProvider(BaseProvider):
             messages.append({"role": "system", "content": request.system})
         messages.append({"role": "user", "content": request.prompt})
         resp = self.client.chat.completions.create(
-            model=request.model, messages=messages,  # type: ignore[arg-type]
+            model=request.model, messages=messages,
             max_tokens=request.max_tokens, temperature=request.temperature,
         )
         try:
             text = resp.choices[0].message.content or ""
-            used_in = int(resp.usage.prompt_tokens)  # type: ignore[union-attr]
-            used_out = int(resp.usage.completion_tokens)  # type: ignore[union-attr]
+            used_in = int(resp.usage.prompt_tokens)
+            used_out = int(resp.usage.completion_tokens)
         except (AttributeError, IndexError, TypeError, ValueError) as exc:
             raise ProviderError(
                 f"openai returned a malformed response for model {request.model!r} "

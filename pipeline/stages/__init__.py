@@ -128,6 +128,25 @@ def account_calls(
         totals.calls += 0 if c.cached else 1
 
 
+def text_calls(ctx: Context, batch: Batch, stage: str, cfg: Any) -> tuple[list[int], list[Completion]]:
+    """One LLM call per live record: the stage's prompt on the record's text, tokens, cost and
+    latency accounted. Returns the records called (their indices) and the completions."""
+    from ..prompts import PROMPTS
+    from ..providers import Request
+
+    prompt = PROMPTS[stage][cfg.prompt]
+    model = ctx.models[stage]
+    idx = batch.live()
+    requests = [
+        Request(stage, model, prompt.system, prompt.template.format(text=batch.texts[i]),
+                max_tokens=cfg.max_tokens, data={"text": batch.texts[i], **prompt.sim})
+        for i in idx
+    ]
+    done = list(ctx.provider.complete(requests, ctx.cancel))
+    account_calls(ctx, batch, stage, idx, done, model)
+    return idx, done
+
+
 def account_local(batch: Batch, stage: str, idx: Sequence[int], seconds: float) -> None:
     """A batched local step: its time shared evenly, no tokens, no cost."""
     if not idx:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from ..prompts import PROMPTS
-from ..providers import Request
 from ..providers.base import parse_json_object
-from . import Batch, Context, Timer, account_calls
+from . import Batch, Context, Timer, text_calls
 
 NAME = "enrich"
 
 
 def run(ctx: Context, batch: Batch) -> None:
     cfg = ctx.config.enrich
-    prompt = PROMPTS[NAME][cfg.prompt]
-    model = ctx.models[NAME]
-    idx = batch.live()
     totals = ctx.total(NAME)
     timer = Timer()
-    requests = [
-        Request(NAME, model, prompt.system, prompt.template.format(text=batch.texts[i]),
-                max_tokens=cfg.max_tokens, data={"text": batch.texts[i], **prompt.sim})
-        for i in idx
-    ]
-    done = ctx.provider.complete(requests, ctx.cancel)
-    account_calls(ctx, batch, NAME, idx, done, model)
+    idx, done = text_calls(ctx, batch, NAME, cfg)
     passed = batch.col(f"stages.{NAME}.passed")
     ok = batch.col(f"stages.{NAME}.ok")
     for i, c in zip(idx, done, strict=True):
