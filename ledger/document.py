@@ -155,6 +155,12 @@ def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) ->
         else:
             raise InvalidRun(f"{where}: field 'positive_label' must be a string")
     parent = _int(doc.get("parent"), where, "parent")
+    _str(doc, "parent_uid", where, None)
+    refs_uids = doc.get("refs_uids")
+    if refs_uids is not None and (
+        not isinstance(refs_uids, list) or not all(isinstance(u, str) for u in refs_uids)
+    ):
+        raise InvalidRun(f"{where}: field 'refs_uids' must be a list of run uids (strings)")
     if doc.get("parent_uid") is not None and resolve_uid is not None:
         resolved = resolve_uid(doc["parent_uid"])
         if resolved is not None:

@@ -297,8 +297,9 @@ def concurrency(workdir: Path, writers: int = 8, per_writer: int = 50, n_records
     }
 
 
-def check_ledger(db: Path) -> dict[str, Any]:
-    """Open ``db`` the way a user would and report integrity_check, verify and the stored uids."""
+def check_ledger(db: Path, since_id: int = 0) -> dict[str, Any]:
+    """Open ``db`` the way a user would and report integrity_check, verify and the stored uids;
+    the records of runs after ``since_id`` are also loaded and counted."""
     from ledger import Ledger
 
     conn = sqlite3.connect(db)
@@ -309,7 +310,7 @@ def check_ledger(db: Path) -> dict[str, Any]:
         runs = ledger.runs(kind=None)
         partial = [
             r.id for r in runs
-            if r.record_count and len(ledger.records(r.id)) != r.record_count
+            if r.id > since_id and r.record_count and len(ledger.records(r.id)) != r.record_count
         ]
     cli = subprocess.run(
         [str(Path(sys.executable).with_name("ledger")), "verify", "--db", str(db)],
@@ -332,6 +333,7 @@ def crashes(workdir: Path, kills: int = 10, n_records: int = 500, seed: int = 0,
     Ledger(db, create=True).close()
     acknowledged: dict[str, int] = {}
     failures: list[str] = []
+    checked = 0
     for k in range(kills):
         proc = spawn("crash_writer", str(db), f"k{k}", str(n_records),
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -349,7 +351,8 @@ def crashes(workdir: Path, kills: int = 10, n_records: int = 500, seed: int = 0,
             parts = line.split()
             if len(parts) == 2:
                 acknowledged[parts[0]] = int(parts[1])
-        state = check_ledger(db)
+        state = check_ledger(db, since_id=checked)
+        checked = state["count"]
         missing = [u for u in acknowledged if u not in state["uids"]]
         wrong_id = [u for u, i in acknowledged.items() if state["uids"].get(u, i) != i]
         if state["integrity"] != "ok" or not state["verify_ok"] or state["cli_verify_exit"] != 0:
