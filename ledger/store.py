@@ -12,7 +12,6 @@ import datetime as _dt
 import math
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,9 +317,6 @@ class Ledger:
             problems=problems,
             first_bad_run=first_bad,
         )
-
-    def iter_runs(self, kind: str | None = "run") -> Iterator[Run]:
-        yield from self.runs(kind=kind)
 
 
 def _safe_json(text: str | None) -> Any:
