@@ -33,8 +33,11 @@ def classification_metrics(
     """Every metric the ledger stores for a run, from its labels and predictions."""
     n = len(labels)
     pairs = Counter(zip(labels, predictions, strict=True))
-    support = Counter(labels)
-    predicted = Counter(predictions)
+    support: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    for (true, pred), count in pairs.items():  # one pass over the records, then over the cells
+        support[true] += count
+        predicted[pred] += count
     classes = sorted(set(support) | set(predicted))
     correct = sum(count for (true, pred), count in pairs.items() if true == pred)
     per_class: dict[str, dict[str, float | int]] = {}
@@ -119,13 +122,14 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 
 def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float] | None:
     """p50/p95/p99/mean of the recorded per-record latencies (NaN = not recorded, left out)."""
-    values = sorted(v for v in latencies_ms if v == v)
+    total = math.fsum(latencies_ms)
+    values = sorted(latencies_ms) if total == total else sorted(v for v in latencies_ms if v == v)
     if not values:
         return None
     return {
         "p50": percentile(values, 50),
         "p95": percentile(values, 95),
         "p99": percentile(values, 99),
-        "mean": math.fsum(values) / len(values),
+        "mean": (total if total == total else math.fsum(values)) / len(values),
         "n": len(values),
     }

@@ -153,15 +153,10 @@ class Records:
     ) -> Records:
         """Build from columns (the fast path for pipelines). Numeric NaN means "not recorded"."""
         n = len(ids)
-        id_col = [x if isinstance(x, str) else _label(x, f"{where}[{i}]", "id") for i, x in enumerate(ids)]
-        lab = [x if isinstance(x, str) else _label(x, f"{where}[{i}]", "label") for i, x in enumerate(labels)]
-        pred = [
-            x if isinstance(x, str) else _label(x, f"{where}[{i}]", "prediction")
-            for i, x in enumerate(predictions)
-        ]
-        strat: list[str | None] | None = None
-        if strata is not None:
-            strat = [None if x is None else _label(x, f"{where}[{i}]", "stratum") for i, x in enumerate(strata)]
+        id_col = _text_column(ids, where, "id")
+        lab = _text_column(labels, where, "label")
+        pred = _text_column(predictions, where, "prediction")
+        strat = None if strata is None else _text_column(strata, where, "stratum", optional=True)
         cols: dict[str, array] = {}
         for name, values in (numeric or {}).items():
             col = values if isinstance(values, array) and values.typecode == "d" else array("d", values)
@@ -195,16 +190,7 @@ class Records:
         for name, col in numeric.items():
             if not name or name.startswith(".") or name.endswith("."):
                 raise InvalidRun(f"{where}: bad column name {name!r}")
-            nonneg = name in NON_NEGATIVE
-            for index, value in enumerate(col):
-                if value != value:
-                    continue
-                if math.isinf(value) or (nonneg and value < 0):
-                    raise InvalidRun(
-                        f"{where}[{index}]: field '{name}' is {value!r}; it must be a finite"
-                        + (" non-negative" if nonneg else "")
-                        + " number"
-                    )
+            _check_numeric(col, name, where)
         return cls(ids, labels, preds, strata, dict(sorted(numeric.items())))
 
     # ---- reading ----------------------------------------------------------------------
@@ -279,6 +265,45 @@ class Records:
             text.get("id", []), text.get("label", []), text.get("prediction", []),
             text.get("stratum"), dict(sorted(numeric.items())),
         )
+
+
+def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = False) -> list[Any]:
+    """The column as a list of str (None allowed when ``optional``); ints become their decimal
+    text. The common all-strings case is checked at C speed."""
+    col = values if isinstance(values, list) else list(values)
+    kinds = set(map(type, col))
+    if kinds <= ({str, type(None)} if optional else {str}):
+        return col
+    return [
+        x if isinstance(x, str) or (optional and x is None) else _label(x, f"{where}[{i}]", name)
+        for i, x in enumerate(col)
+    ]
+
+
+def _check_numeric(col: array, name: str, where: str) -> None:
+    """Refuse infinities (and negatives where the field is a cost, tokens or latency); NaN means
+    "not recorded". A finite sum proves the common case at C speed; otherwise scan value by value."""
+    nonneg = name in NON_NEGATIVE
+    present: Sequence[float] = col
+    total = sum(col)
+    if total != total:  # some values not recorded (or inf - inf): look at the recorded ones
+        present = [v for v in col if v == v]
+        total = sum(present)
+    if not math.isinf(total) and total == total and (not nonneg or not present or min(present) >= 0):
+        return
+    for index, value in enumerate(col):
+        if value == value and (math.isinf(value) or (nonneg and value < 0)):
+            raise InvalidRun(
+                f"{where}[{index}]: field '{name}' is {value!r}; it must be a finite"
+                + (" non-negative" if nonneg else "")
+                + " number"
+            )
+
+
+def sum_recorded(col: Sequence[float]) -> float:
+    """Exact sum of the recorded values (NaN = not recorded), at C speed when none is missing."""
+    total = math.fsum(col)
+    return total if total == total else math.fsum(v for v in col if v == v)
 
 
 def _pack_text(values: Sequence[str | None]) -> bytes:

@@ -23,7 +23,7 @@ from .hashing import canonical_json, row_hash, text_sha256
 from .metrics import classification_metrics, latency_summary
 from .migrations import GENESIS_HASH
 from .model import KINDS, RUN_COLUMNS, STATUSES, Run, RunInput
-from .records import Records, records_digest
+from .records import Records, records_digest, sum_recorded
 
 if TYPE_CHECKING:
     from .track import RunTracker
@@ -533,13 +533,13 @@ def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
     col = records.column("cost_usd") if records is not None else None
     total = _non_negative(cost_in.get("total_usd"), "cost.total_usd")
     if col is not None:
-        from_records = math.fsum(v for v in col if v == v)
+        from_records = sum_recorded(col)
         total = from_records
     for name in ("input_tokens", "output_tokens"):
         tok = records.column(name) if records is not None else None
         value = _non_negative(cost_in.get(name), f"cost.{name}")
         if tok is not None:
-            value = math.fsum(v for v in tok if v == v)
+            value = sum_recorded(tok)
         if value is not None:
             cost[name] = int(value) if float(value).is_integer() else value
     if total is not None:
@@ -582,5 +582,5 @@ def _stage_totals(records: Records) -> dict[str, dict[str, float]]:
             continue
         _, stage, field_name = name.split(".", 2)
         if field_name in ("latency_ms", "input_tokens", "output_tokens", "cost_usd"):
-            out.setdefault(stage, {})[f"{field_name}_total"] = math.fsum(v for v in col if v == v)
+            out.setdefault(stage, {})[f"{field_name}_total"] = sum_recorded(col)
     return out
