@@ -227,14 +227,18 @@ def t_ppf(p: float, df: float) -> float:
         return -t_ppf(1.0 - p, df)
     if p == 0.5:
         return 0.0
-    # p < 0.5: find t < 0 with t_cdf(t) = p, i.e. t_sf(|t|) = p. Bracket, then Newton + bisection.
-    lo, hi = 0.0, 1.0
-    while t_sf(hi, df) > p:
-        lo, hi = hi, hi * 2.0
-        if hi > 1e300:
-            return -math.inf
-    x = 0.5 * (lo + hi)
-    for _ in range(200):
+    # p < 0.5: find t < 0 with t_cdf(t) = p, i.e. t_sf(|t|) = p. Bracket, then Newton + bisection,
+    # started from the Cornish-Fisher expansion around the normal quantile (Abramowitz & Stegun
+    # 26.7.5), which is already close for all but tiny df: Newton then needs two or three steps.
+    z = -norm_ppf(p)
+    z2 = z * z
+    guess = z + (z2 + 1) * z / (4 * df) + ((5 * z2 + 16) * z2 + 3) * z / (96 * df**2) \
+        + (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / (384 * df**3)
+    if not math.isfinite(guess) or guess <= 0:
+        guess = 1.0
+    lo, hi = 0.0, math.inf  # the root lies in (lo, hi): t_sf falls as x grows
+    x = guess
+    for _ in range(400):
         f = t_sf(x, df) - p
         if f > 0:
             lo = x
@@ -242,7 +246,14 @@ def t_ppf(p: float, df: float) -> float:
             hi = x
         pdf = t_pdf(x, df)
         step = x + f / pdf if pdf > 0 else math.nan
-        x_new = step if lo < step < hi else 0.5 * (lo + hi)
+        if lo < step < hi:
+            x_new = step
+        elif math.isinf(hi):
+            x_new = 2.0 * x
+            if x_new > 1e300:
+                return -math.inf
+        else:
+            x_new = 0.5 * (lo + hi)
         if abs(x_new - x) <= 1e-15 * max(1.0, abs(x)):
             x = x_new
             break
@@ -547,9 +558,28 @@ def bootstrap_deltas(
     lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
 
     def cells(*cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        stacked = np.stack(cols, axis=1)
-        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-        return uniq, np.bincount(inverse.ravel(), minlength=len(uniq))
+        """The distinct rows of the stacked code columns (in lexicographic order) and their counts.
+        Each row is one mixed-radix integer, so counting is a bincount, not a sort of rows."""
+        k = max(int(n_classes), 1)
+        if k ** len(cols) >= 2**62:  # too many classes for one int64 key: sort the rows instead
+            stacked = np.stack(cols, axis=1)
+            uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+            return uniq, np.bincount(inverse.ravel(), minlength=len(uniq))
+        key = np.zeros(cols[0].size, dtype=np.int64)
+        for col in cols:
+            key = key * k + col.astype(np.int64, copy=False)
+        if k ** len(cols) <= 1 << 22:
+            counts = np.bincount(key, minlength=k ** len(cols))
+            keys = np.flatnonzero(counts)
+            freq = counts[keys]
+        else:
+            keys, freq = np.unique(key, return_counts=True)
+        uniq = np.empty((keys.size, len(cols)), dtype=np.int64)
+        rest = keys
+        for j in range(len(cols) - 1, -1, -1):
+            uniq[:, j] = rest % k
+            rest = rest // k
+        return uniq, freq
 
     if paired:
         if not (truth_a.size == pred_a.size == pred_b.size == truth_b.size):
