@@ -409,6 +409,7 @@ class _Prepared:
             raise InvalidRun("uid must be a non-empty string")
         if run.positive_label is not None and not isinstance(run.positive_label, str):
             raise InvalidRun("positive_label must be a string")
+        run = _without_credentials(run)
         flat = _params.flatten(run.params)
         prompt_texts: dict[str, str] = {}
         prompt_hashes: dict[str, str] = {}
@@ -508,6 +509,47 @@ class _Prepared:
         }
         row["hash"] = row_hash(row)
         return row
+
+
+def _without_credentials(run: RunInput) -> RunInput:
+    """A copy of ``run`` with credentials removed (see :mod:`ledger.secrets`): a key pasted into
+    params, notes, an error message or a record is never stored. The run's caveats say so."""
+    from dataclasses import replace
+
+    from .secrets import REDACTED, Redactor, scrub
+
+    redactor = Redactor()
+    changes: dict[str, Any] = {}
+    removed = 0
+    for name in ("hypothesis", "notes", "caveats", "error", "params", "prompts", "code", "dataset",
+                 "cost", "timing", "body"):
+        clean, n = scrub(getattr(run, name), redactor)
+        if n:
+            changes[name] = clean
+            removed += n
+    records = run.records
+    if records is not None and redactor.secrets:
+        columns = {"ids": records.ids, "labels": records.labels, "predictions": records.predictions,
+                   "strata": records.strata}
+        for field_name, column in columns.items():
+            if column is None:
+                continue
+            joined = "\x00".join(v for v in column if v is not None)
+            if any(secret in joined for secret in redactor.secrets):
+                clean_col = [None if v is None else redactor.text(v) for v in column]
+                removed += sum(a != b for a, b in zip(clean_col, column, strict=True))
+                columns[field_name] = clean_col
+        if columns["ids"] is not records.ids or columns["labels"] is not records.labels \
+                or columns["predictions"] is not records.predictions or columns["strata"] is not records.strata:
+            changes["records"] = Records.from_columns(
+                columns["ids"], columns["labels"], columns["predictions"],  # type: ignore[arg-type]
+                strata=columns["strata"], numeric=records.numeric,
+            )
+    if not removed:
+        return run
+    note = f"[ledger: {removed} credential value(s) replaced by {REDACTED} before storing]"
+    changes["caveats"] = f"{changes.get('caveats', run.caveats)} {note}".strip()
+    return replace(run, **changes)
 
 
 def _env() -> dict[str, Any]:

@@ -1,0 +1,46 @@
+"""Credentials never reach the ledger file: redacted by key name and by value at append time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger, Records, RunInput
+
+CANARY = "sk-canary-0123456789abcdef"
+PASTED = "sk-pasted-zyxwvut987654"
+
+
+def test_credentials_are_redacted_before_anything_is_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    path = tmp_path / "l.db"
+    records = Records.from_rows([
+        {"id": "a", "label": "ok", "prediction": "ok"},
+        {"id": f"leak-{CANARY}", "label": "ok", "prediction": "wrong"},
+    ])
+    with Ledger(path, create=True) as led:
+        run = led.append(RunInput(
+            experiment="e", hypothesis="h", notes=f"ran with {CANARY}", error=f"401 for key {CANARY}",
+            params={"provider": {"api_key": PASTED, "name": "openai"}, "split": {"sort_key": "chapter"}},
+            prompts={"p": f"Authorization: Bearer {CANARY}"}, records=records, status="failed",
+        ))
+        assert run.params["provider.api_key"] == "[REDACTED]"
+        assert run.params["split.sort_key"] == "chapter"  # a bare *_key is not a credential
+        assert run.params["provider.name"] == "openai"
+        assert CANARY not in run.notes and CANARY not in (run.error or "")
+        assert "credential value(s) replaced" in run.caveats
+        assert led.records(run.id).ids[1] == "leak-[REDACTED]"
+        assert led.prompt_text(run.prompts["p"]) == "Authorization: Bearer [REDACTED]"
+        assert led.verify().ok
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert CANARY.encode() not in data and PASTED.encode() not in data
+
+
+def test_runs_without_credentials_are_stored_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CANARY)
+    given = RunInput(experiment="e", notes="plain", params={"top_k": 5})
+    with Ledger(tmp_path / "l.db", create=True) as led:
+        run = led.append(given)
+    assert run.notes == "plain" and run.caveats == "" and run.params == {"top_k": 5}
+    assert given.notes == "plain"  # the caller's object is never modified
