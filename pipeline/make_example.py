@@ -40,6 +40,17 @@ def build(path: Path) -> None:
             for r in runs:
                 print(f"run {r.id} {name}: P={r.precision:.3f} R={r.recall:.3f} "
                       f"${r.cost_per_record_usd:.5f}/record", file=sys.stderr)
+        # What a team does next: tune the flag threshold from the recorded scores, and decide,
+        # with a reversal trigger that a later repeat of the same config can trip.
+        from ledger.decisions import decide, tripped_triggers
+        from ledger.sweep import record_sweep, sweep_run
+
+        chosen = runs[0].id  # the first repeat of the last config
+        record_sweep(led, sweep_run(led, runs[-1].id, "flag", fp_cost=1.0, fn_cost=20.0))
+        decide(led, chosen, "Ship filter + enrich + top-5 reranker: about the reranker's F1 at lower "
+               "cost per record and higher recall.", "recall < 0.35 or cost_per_record > 0.001")
+        for trip in tripped_triggers(led):
+            print(f"trigger: {trip.message}", file=sys.stderr)
         report = led.verify()
         if not report.ok:
             raise SystemExit(f"verify failed: {report.to_dict()}")
