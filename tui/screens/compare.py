@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -82,7 +83,7 @@ class CompareScreen(Screen[None]):
         self.query_one("#flags", Panel).show_rows([], [(f,) for f in v.flags], empty="no flags",
                                                   styles=["red" if f.startswith("[regression") else "yellow" for f in v.flags])
         style = VERDICT_STYLE.get(v.verdict, "bold")
-        self.query_one("#verdict", Panel).update(f"[{style}]{v.verdict}[/]  {_escape(v.rule)}")
+        self.query_one("#verdict", Panel).update(Text.assemble((v.verdict, style), " — ", v.rule))
         self.query_one("#metrics", Panel).show_rows(["metric", "A", "B", "delta", "95% CI"], v.metrics,
                                                     right=[1, 2, 3, 4])
         self.query_one("#tests", Panel).show_rows(["test", "on", "statistic", "df", "p"], v.tests,
