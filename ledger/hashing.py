@@ -3,7 +3,6 @@ previous row's hash and the digest of its records), in a canonical JSON form."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -18,9 +17,13 @@ def canonical_json(value: Any) -> str:
 
 def row_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical form of a runs row, as stored (every column but ``hash``)."""
+    import hashlib  # here, not at import: `ledger ls` never hashes (OpenSSL loads in ~5 ms)
+
     payload = canonical_json({name: row[name] for name in RUN_COLUMNS})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def text_sha256(text: str) -> str:
+    import hashlib
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -8,10 +8,8 @@ lock held by another writer past the busy timeout raises :class:`LedgerLocked`: 
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +34,8 @@ _INSERT_RUN = f"INSERT INTO runs ({', '.join((*RUN_COLUMNS, 'hash'))}) VALUES ({
 
 
 def utc_now() -> str:
+    import datetime as _dt  # imported on the append path only: `ledger ls` never needs it
+
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -442,6 +442,8 @@ class _Prepared:
         _check_storable(flat, "params")
         _check_storable(prompt_texts, "prompts")
         _check_storable(fields, "cost or timing")
+        import uuid
+
         return cls(run, run.uid or uuid.uuid4().hex, flat, prompt_hashes, prompt_texts, storage, digest, fields)
 
     def row(self, ledger: Ledger, run_id: int, prev_hash: str) -> dict[str, Any]:
