@@ -126,8 +126,7 @@ def sweep(
         if len(pts) > rows:
             step = (len(pts) - 1) / (rows - 1)
             pts = [pts[round(j * step)] for j in range(rows)]
-        marks = {id(p) for p in pts}
-        if s.recommended is not None and id(s.recommended) not in marks:
+        if s.recommended is not None and all(p.threshold != s.recommended.threshold for p in pts):
             pts = sorted([*pts, s.recommended], key=lambda p: p.threshold)
         body = [
             [("* " if s.recommended is not None and p.threshold == s.recommended.threshold else "  ") + f"{p.threshold:.4g}",

@@ -99,6 +99,7 @@ def test_sweep_table_json_record_and_compare(db: Path) -> None:
     code, out, _ = invoke("sweep", "1", "--score", "flag", "--db", str(db), "--fn-cost", "10")
     assert code == 0
     assert "precision" in out and "recommended threshold" in out and "expected cost" in out
+    assert sum(line.lstrip().startswith("* ") for line in out.splitlines()) == 1  # marked once
     code, out, _ = invoke("sweep", "1", "--score", "flag", "--db", str(db), "--json", "--record")
     d = json.loads(out)
     assert d["type"] == "sweep" and d["run"] == 1 and d["recorded_as"] == 5
@@ -166,3 +167,18 @@ def test_compare_record_stores_an_analysis_row(db: Path) -> None:
     assert row.body["type"] == "compare" and row.body["b"] == [2]
     assert row.body["verdict"]["decision"] == "REVIEW"
     assert any(f["kind"] == "hidden_regression" for f in row.body["flags"])
+
+
+def test_sweep_table_marks_the_recommended_threshold_once(tmp_path: Path) -> None:
+    """On the shipped example the recommended point is also one of the sampled table rows: it is
+    shown (and starred) once, not twice."""
+    import shutil
+
+    path = tmp_path / "example.db"
+    shutil.copy(Path(__file__).resolve().parents[2] / "ledger.db.example", path)
+    for rows in (15, 20, 30):
+        code, out, _ = invoke("sweep", "14", "--score", "flag", "--rows", str(rows), "--no-plot",
+                              "--fn-cost", "20", "--max-block-rate", "0.05", "--db", str(path))
+        assert code == 0
+        starred = [line for line in out.splitlines() if line.lstrip().startswith("* ")]
+        assert len(starred) == 1, (rows, starred)
