@@ -33,14 +33,19 @@ def test_hs_taxonomy_shape(tax: Taxonomy) -> None:
 
 
 def test_usearch_matches_exact_search_on_the_taxonomy(tax_vectors: np.ndarray) -> None:
-    index = VectorIndex(tax_vectors, metric="cos")
+    # One build thread: a multi-threaded HNSW build differs from run to run (recall moved between
+    # 0.978 and 0.984 on the own-description check below, which flaked at a 0.98 bar).
+    index = VectorIndex(tax_vectors, metric="cos", threads=1)
     rng = np.random.default_rng(0)
     rows = rng.choice(len(tax_vectors), 500, replace=False)
     queries = tax_vectors[rows] + rng.normal(0, 0.01, (500, tax_vectors.shape[1])).astype(np.float32)
     approx, sims = index.search(queries, 10)
     exact, exact_sims = exact_search(tax_vectors, queries, 10, "cos")
     assert recall_at_k(approx, exact) >= 0.95
-    assert (approx[:, 0] == rows).mean() >= 0.98  # its own description comes first
+    # the first hit is as close as the exact nearest neighbour (ties between identical
+    # descriptions make "its own row" the wrong test)
+    assert np.isclose(sims[:, 0], exact_sims[:, 0], atol=1e-4).mean() >= 0.98
+    assert (approx[:, 0] == rows).mean() >= 0.95  # and is nearly always its own description
     # Reported similarities are the true cosine similarities of the keys returned.
     vn = tax_vectors / np.linalg.norm(tax_vectors, axis=1, keepdims=True)
     qn = queries / np.linalg.norm(queries, axis=1, keepdims=True)
