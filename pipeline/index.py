@@ -20,6 +20,7 @@ class VectorIndex:
     def __init__(
         self, vectors: np.ndarray, metric: str = "cos", connectivity: int = 16,
         expansion_add: int = 128, expansion_search: int = 64, threads: int = 0,
+        build_threads: int = 1,
     ) -> None:
         import numpy as np
         from usearch.index import Index
@@ -34,7 +35,10 @@ class VectorIndex:
             expansion_add=expansion_add, expansion_search=expansion_search,
         )
         keys = np.arange(len(self.vectors), dtype=np.uint64)
-        self._index.add(keys, self.vectors, threads=threads)
+        # One thread builds the graph: a parallel HNSW build links nodes in a different order on
+        # every run, so the same seed and config gave different predictions from one process to
+        # the next. Searching (read-only) uses every core.
+        self._index.add(keys, self.vectors, threads=build_threads)
 
     def __len__(self) -> int:
         return len(self.vectors)

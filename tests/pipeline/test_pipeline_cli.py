@@ -102,3 +102,19 @@ def test_ctrl_c_records_a_cancelled_run(tmp_path: Path) -> None:
     with Ledger(db) as led:
         [run] = led.runs()
         assert run.status == "cancelled" and 0 < run.record_count < 20000
+
+
+def test_same_seed_same_predictions_across_processes(tmp_path: Path) -> None:
+    """Each process builds its own retrieval index: the build must not depend on thread timing
+    (a parallel HNSW build gave 79 vs 81 flagged records for the same seed and config)."""
+    predictions = []
+    for name in ("a", "b"):
+        db = tmp_path / f"{name}.db"
+        proc = subprocess.run([LEDGER, "run", str(ROOT / "configs/04_reranker.toml"), "-H", "same",
+                               "--sample", "1500", "--seed", "3", "--db", str(db), "-q"],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        with Ledger(db) as led:
+            recs = led.records(1)
+            predictions.append((recs.ids, recs.predictions, list(recs.numeric["scores.flag"])))
+    assert predictions[0] == predictions[1]
