@@ -533,6 +533,7 @@ def _without_credentials(run: RunInput) -> RunInput:
     if records is not None and redactor.secrets:
         columns = {"ids": records.ids, "labels": records.labels, "predictions": records.predictions,
                    "strata": records.strata}
+        touched = False
         for field_name, column in columns.items():
             if column is None:
                 continue
@@ -541,8 +542,8 @@ def _without_credentials(run: RunInput) -> RunInput:
                 clean_col = [None if v is None else redactor.text(v) for v in column]
                 removed += sum(a != b for a, b in zip(clean_col, column, strict=True))
                 columns[field_name] = clean_col
-        if columns["ids"] is not records.ids or columns["labels"] is not records.labels \
-                or columns["predictions"] is not records.predictions or columns["strata"] is not records.strata:
+                touched = True
+        if touched:
             changes["records"] = Records.from_columns(
                 columns["ids"], columns["labels"], columns["predictions"],  # type: ignore[arg-type]
                 strata=columns["strata"], numeric=records.numeric,

@@ -260,6 +260,8 @@ def records(
         return
     import csv
 
+    from ..export.safe import neutralize
+
     names = list(recs.numeric)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     header = ["id", "label", "prediction", *(["stratum"] if recs.strata is not None else []), *names]
@@ -269,13 +271,7 @@ def records(
         if recs.strata is not None:
             cells.append(recs.strata[i] or "")
         cells.extend("" if recs.numeric[n][i] != recs.numeric[n][i] else recs.numeric[n][i] for n in names)
-        writer.writerow([_csv_safe(v) for v in cells])
-
-
-def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r", "\n"):
-        return "'" + value
-    return value
+        writer.writerow([neutralize(v) for v in cells])
 
 
 @handle_errors

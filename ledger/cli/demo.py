@@ -7,6 +7,7 @@ the first with the last (flags first), and verifies its own hash chain.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -51,7 +52,7 @@ def demo(
     from .core import ls, verify
     from .run import _Bar
 
-    path = db if db is not None else (db_path(None) if "LEDGER_DB" in __import__("os").environ else DEFAULT_DEMO_DB)
+    path = db if db is not None else (db_path(None) if os.environ.get("LEDGER_DB") else DEFAULT_DEMO_DB)
     configs = sorted(configs_dir().glob("*.toml"))
     if not configs:
         raise LedgerError(f"no configs in {configs_dir()}")
