@@ -47,10 +47,12 @@ class Outcomes:
 def _codes(values: list[str | None], vocabulary: dict[str, int]) -> np.ndarray:
     import numpy as np
 
-    get = vocabulary.setdefault
-    return np.fromiter(
-        (-1 if v is None else get(v, len(vocabulary)) for v in values), dtype=np.int32, count=len(values)
-    )
+    for v in dict.fromkeys(values):  # the distinct values, in order of first appearance
+        if v is not None and v not in vocabulary:
+            vocabulary[v] = len(vocabulary)
+    table: dict[str | None, int] = {None: -1}
+    table.update(vocabulary)
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int32, count=len(values))
 
 
 def load_outcomes(ledger: Ledger, run_id: int, numeric: Iterable[str] | None = None) -> Outcomes:

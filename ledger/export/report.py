@@ -164,7 +164,7 @@ def _comparisons(
     out: list[PairComparison] = []
     for a, b in pairs[left_out:]:
         try:
-            result = module.compare_runs(ledger, [a], [b])
+            result = module.compare_runs(ledger, [a], [b]).to_dict()
         except LedgerError as exc:  # e.g. a run without records: said in the report, not fatal
             out.append(PairComparison(a, b, error=redactor.text(str(exc))))
             continue

@@ -102,7 +102,7 @@ async def test_compare_two_marked_runs_shows_flags_verdict_metrics_tests(tui_db:
         delta = expected["metrics"]["f1"]["delta"]
         assert f1 == (f"{delta:+.3g}" if abs(delta) < 0.01 else f"{delta:+.3f}")
         assert {t[0] for t in loaded.view.tests} == {t["name"] for t in expected["tests"]}
-        assert "welch" in {t[0] for t in loaded.view.tests}
+        assert "paired_t" in {t[0] for t in loaded.view.tests}  # runs 1 and 4 share their record ids
         assert loaded.text.strip()
         # record it: an analysis row that marks run 4 in the table when it carries flags
         await pilot.press("r")

@@ -1,0 +1,154 @@
+"""Exact permutation tests of one class's precision or F1 (the exact counterpart of
+:mod:`ledger.stats.resample`'s Monte Carlo tests, for the case they reduce to two counts).
+
+One class's precision and F1 in a run depend only on its true positives TP and its predictions P
+(F1 = 2 TP / (P + positives)). Under a permutation only two counts move:
+
+* paired runs: among the records exactly one run predicts as the class, ``i`` labelled with the
+  class and ``j`` not end up predicted by A; each record is swapped with probability 1/2, so
+  i ~ Binomial(X, 1/2) and j ~ Binomial(F, 1/2), independent;
+* independent runs (records re-dealt within each label): A's true positives ``i`` and false
+  positives ``j`` are hypergeometric, independent.
+
+The difference T = metric(B) - metric(A) never decreases as ``j`` grows with ``i`` fixed (A's
+share of false positives grows, B's shrinks), so for each ``i`` the ``j`` with T at least the
+observed value form a tail, found by bisection: the exact two-sided p-value
+P(|T*| >= |T|) costs O((X + F) log F), with no Monte Carlo error. For recall (TP over the class's
+records only) the paired test is exact McNemar on the class's records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from .proportions import binom_half_pmf, hypergeom_pmf
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Statistic = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
+TIE = 1e-12
+
+
+GRID = 40_000  # joint supports up to this size are evaluated whole instead of by bisection
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    out = np.zeros(np.broadcast_shapes(np.shape(num), np.shape(den)))
+    return np.divide(num, den, out=out, where=den > 0)
+
+
+def two_sided_tail(lo_i: int, pmf_i: np.ndarray, lo_j: int, pmf_j: np.ndarray, stat: Statistic,
+                   observed: float) -> float:
+    """P(|T| >= |observed|) for T = stat(i, j), i = lo_i + I, j = lo_j + J with I, J independent
+    with probabilities ``pmf_i``, ``pmf_j``; ``stat`` must not decrease in j."""
+    import numpy as np
+
+    t = abs(observed)
+    if t <= TIE:
+        return 1.0
+    if pmf_i.size * pmf_j.size <= GRID:
+        grid = stat(lo_i + np.arange(pmf_i.size, dtype=np.float64)[:, None],
+                    lo_j + np.arange(pmf_j.size, dtype=np.float64)[None, :])
+        weight = pmf_i[:, None] * pmf_j[None, :]
+        return min(1.0, float(weight[np.abs(grid) >= t - TIE].sum()))
+    i = lo_i + np.arange(pmf_i.size, dtype=np.float64)
+    top = pmf_j.size  # J in 0..top-1
+    sf = np.concatenate([np.cumsum(pmf_j[::-1])[::-1], [0.0]])  # sf[k] = P(J >= k)
+    cdf = np.concatenate([[0.0], np.cumsum(pmf_j)])  # cdf[k] = P(J < k)
+
+    def first_at_least(bound: float, strict: bool) -> np.ndarray:
+        """For each i, the smallest J with stat >= bound (> bound if strict); top if none."""
+        lo = np.zeros(i.size, dtype=np.int64)
+        hi = np.full(i.size, top, dtype=np.int64)
+        while True:
+            active = lo < hi
+            if not active.any():
+                return lo
+            mid = (lo + hi) // 2
+            value = stat(i, lo_j + mid.astype(np.float64))
+            ok = value > bound if strict else value >= bound
+            hi = np.where(active & ok, mid, hi)
+            lo = np.where(active & ~ok, mid + 1, lo)
+
+    upper = float(np.dot(pmf_i, sf[first_at_least(t - TIE, strict=False)]))
+    lower = float(np.dot(pmf_i, cdf[first_at_least(-t + TIE, strict=True)]))
+    return min(1.0, upper + lower)
+
+
+class PairedCounts(NamedTuple):
+    """One class in two runs over the same records (labels agree)."""
+
+    both_tp: int  # predicted as the class by both runs, labelled with it
+    both_pred: int  # predicted as the class by both runs
+    a_only_tp: int  # predicted by A only, labelled with the class
+    a_only_fp: int
+    b_only_tp: int
+    b_only_fp: int
+    positives: int  # records labelled with the class
+
+    def sides(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(TP_A, P_A, TP_B, P_B) when A keeps ``i`` labelled and ``j`` unlabelled one-run picks."""
+        x = self.a_only_tp + self.b_only_tp
+        f = self.a_only_fp + self.b_only_fp
+        tp_a = self.both_tp + i
+        tp_b = self.both_tp + (x - i)
+        return tp_a, self.both_pred + i + j, tp_b, self.both_pred + (x - i) + (f - j)
+
+
+class IndependentCounts(NamedTuple):
+    """One class in two independent samples."""
+
+    tp_a: int
+    pred_a: int
+    positives_a: int
+    n_a: int
+    tp_b: int
+    pred_b: int
+    positives_b: int
+    n_b: int
+
+
+def _metric(name: str, tp: np.ndarray, pred: np.ndarray, positives: float) -> np.ndarray:
+    if name == "precision":
+        return _ratio(tp, pred)
+    return _ratio(2 * tp, pred + positives)
+
+
+def paired_test(counts: PairedCounts, metric: str) -> tuple[float, float]:
+    """(B - A, exact two-sided p) for ``metric`` ("precision" or "f1") of the class."""
+    import numpy as np
+
+    x = counts.a_only_tp + counts.b_only_tp
+    f = counts.a_only_fp + counts.b_only_fp
+    pos = float(counts.positives)
+
+    def stat(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        tp_a, p_a, tp_b, p_b = counts.sides(i, j)
+        return _metric(metric, tp_b, p_b, pos) - _metric(metric, tp_a, p_a, pos)
+
+    observed = float(stat(np.array([float(counts.a_only_tp)]), np.array([float(counts.a_only_fp)]))[0])
+    return observed, two_sided_tail(0, binom_half_pmf(x), 0, binom_half_pmf(f), stat, observed)
+
+
+def independent_test(counts: IndependentCounts, metric: str) -> tuple[float, float]:
+    """(B - A, exact two-sided p) for ``metric`` ("precision" or "f1") of the class, re-dealing
+    each label's records between the samples."""
+    import numpy as np
+
+    c = counts
+    kt, kf = c.tp_a + c.tp_b, (c.pred_a - c.tp_a) + (c.pred_b - c.tp_b)
+    neg_a, neg_b = c.n_a - c.positives_a, c.n_b - c.positives_b
+    lo_i, pmf_i = hypergeom_pmf(c.positives_a + c.positives_b, kt, c.positives_a)
+    lo_j, pmf_j = hypergeom_pmf(neg_a + neg_b, kf, neg_a)
+
+    def stat(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        a = _metric(metric, i, i + j, float(c.positives_a))
+        b = _metric(metric, kt - i, (kt - i) + (kf - j), float(c.positives_b))
+        return b - a
+
+    observed = float(stat(np.array([float(c.tp_a)]), np.array([float(c.pred_a - c.tp_a)]))[0])
+    return observed, two_sided_tail(lo_i, pmf_i, lo_j, pmf_j, stat, observed)
