@@ -94,8 +94,8 @@ def _advice(loaded: Loaded, r: Records, metrics: dict[str, MetricDelta], opts: C
     ma = metrics["recall"].a, metrics["precision"].a
     if loaded.positive is not None and a.n and 0 < positives < a.n and all(v is not None and 0 < v < 1 for v in ma):
         fallback = P.OperatingPoint(positives / a.n, ma[0], ma[1])  # type: ignore[arg-type]
-    return advice(r.quality.se, f1.delta, max(a.n, b.n), sum(costs) if len(costs) == 2 else None, opts,
-                  fallback, r.matched.pairing.paired)
+    return advice(r.quality.se_null, r.quality.se, f1.delta, max(a.n, b.n), sum(costs) if len(costs) == 2 else None, opts,
+                  fallback, r.matched.pairing.paired, r.quality.discordant)
 
 
 def _no_records_pairing(loaded: Loaded) -> Pairing:

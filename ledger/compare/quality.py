@@ -2,10 +2,12 @@
 
 * Estimates are computed on the matched records (the shared records when pairing on a subset;
   per-record means over a side's repeats).
-* Intervals are BCa bootstrap intervals (:mod:`ledger.stats.resample`), printed only where the
-  calibration benchmark shows they cover (``docs/statistics.md``): at least ``CI_MIN_COUNT``
-  records in each side's denominator and, paired, ``CI_MIN_DISCORDANT`` records whose outcome
-  differs between the runs. Below that, ``ci_withheld`` says why.
+* Intervals are BCa bootstrap intervals (:mod:`ledger.stats.resample`), and Newcombe's score
+  intervals for the proportions of independent single runs (accuracy, the class's recall and
+  precision), printed only where the calibration benchmark shows they cover (``docs/statistics.md``):
+  ``BCA_MIN_COUNT`` records and predictions behind the metric on each side and, paired,
+  ``BCA_MIN_DISCORDANT`` records whose outcome differs between the runs; ``SCORE_MIN_COUNT`` trials
+  for a score interval. Below that, ``ci_withheld`` says why.
 * The headline test is a permutation test of "A and B are the same system": exact for one class's
   F1 of single runs (:mod:`ledger.stats.exact`), Monte Carlo otherwise. It needs no minimum
   information to hold its level; with few records that differ it simply cannot reach alpha, and
@@ -30,8 +32,10 @@ from .results import MetricDelta, TestResult
 if TYPE_CHECKING:
     import numpy as np
 
-CI_MIN_COUNT = 10
-CI_MIN_DISCORDANT = 10
+BCA_MIN_COUNT = 20  # records (and predictions) behind a metric, each side, for a bootstrap interval
+BCA_MIN_DISCORDANT = 20  # paired: records whose outcome differs between the runs
+SCORE_MIN_COUNT = 10  # trials on each side for a score interval of a proportion
+NULL_PERMUTATIONS = 400  # permutations that estimate the headline's spread when nothing changed
 PERMUTATION_REF = "Good (2005), Permutation, Parametric and Bootstrap Tests of Hypotheses; Phipson & Smyth (2010)"
 BCA_REF = "Efron (1987); DiCiccio & Efron (1996)"
 POSITIVE_METRICS = ("precision", "recall", "f1")
@@ -42,9 +46,11 @@ class Quality(NamedTuple):
     headline: TestResult | None
     correctness: TestResult | None  # exact McNemar on per-record correctness (paired single runs)
     se: float  # jackknife standard error of the headline difference
+    se_null: float  # its spread under permutation (no change)
     guard: str | None  # why this sample cannot decide the headline, whatever it shows
     positives: tuple[float, float]  # records of the positive class on each side (n without one)
     bound: ChangeBound | None  # paired runs that barely differ: how far the headline can have moved
+    discordant: float | None  # paired: records whose outcome differs in a way that moves the headline
 
 
 class ChangeBound(NamedTuple):
@@ -70,7 +76,7 @@ def change_bound(built: Built, info: Information, positive: int | None, alpha: f
     if n == 0:
         return None
     share = clopper_pearson_upper(d, n, alpha / 2)
-    rate = min(info.denominators["precision"][k] + info.denominators["recall"][k] for k in (0, 1)) / n
+    rate = min(info.denominators["predicted"][k] + info.denominators["positives"][k] for k in (0, 1)) / n
     if rate <= share:
         return None
     return ChangeBound(d, n, share, 3 * share / (rate - share))
@@ -128,22 +134,24 @@ def _information(built: Built, positive: int | None) -> Information:
         sides = [(design.a, design.counts), (design.b, design.counts)]
     else:
         sides = [(design.a.contrib, design.a.counts), (design.b.contrib, design.b.counts)]
-    supports = [contrib.sums(counts[None, :])[0][0] for contrib, counts in sides]
-    labelled = (supports[0] > 1e-12) | (supports[1] > 1e-12)  # classes in the labels of either side
+    sums = [contrib.sums(counts[None, :]) for contrib, counts in sides]
+    labelled = (sums[0][0][0] > 1e-12) | (sums[1][0][0] > 1e-12)  # classes in the labels of either side
+    averaged = labelled | (sums[0][1][0] > 1e-12) | (sums[1][1][0] > 1e-12)  # ... or in the predictions
     dens: list[dict[str, float]] = []
-    for (contrib, counts), support in zip(sides, supports, strict=True):
-        n = float(support.sum())
-        # an average over classes is only as informative as its smallest class on each side
-        smallest = float(support[labelled].min()) if labelled.any() else 0.0
-        d = {"accuracy": n, **dict.fromkeys(("balanced_accuracy", "mcc", "macro_f1", "weighted_f1"), smallest)}
+    for support, predicted in ((x[0][0], x[1][0]) for x in sums):
+        # an average over classes is only as informative as its least seen class on each side
+        per_class = np.minimum(support, predicted)
+        d = {"accuracy": float(support.sum()),
+             "balanced_accuracy": float(support[labelled].min()) if labelled.any() else 0.0,
+             **dict.fromkeys(("mcc", "macro_f1", "weighted_f1"),
+                             float(per_class[averaged].min()) if averaged.any() else 0.0)}
         if positive is None:
-            d.update(dict.fromkeys(POSITIVE_METRICS, smallest))
+            d.update(dict.fromkeys(POSITIVE_METRICS, d["macro_f1"]))
         else:
-            cs, cp, _ = _class_column(contrib, positive)
-            d.update(precision=float(np.dot(counts, cp)), recall=float(np.dot(counts, cs)),
-                     f1=float(np.dot(counts, cs)))
+            pos, pred = float(support[positive]), float(predicted[positive])
+            d.update(precision=min(pos, pred), recall=pos, f1=min(pos, pred), positives=pos, predicted=pred)
         dens.append(d)
-    denominators = {k: (dens[0][k], dens[1][k]) for k in METRICS}
+    denominators = {k: (dens[0][k], dens[1][k]) for k in dens[0]}
     discordant: dict[str, float] = {}
     if isinstance(design, R.Paired):
         counts = design.counts
@@ -159,14 +167,27 @@ def _information(built: Built, positive: int | None) -> Information:
     return Information(discordant, denominators)
 
 
-def _withheld(name: str, info: Information, paired: bool) -> str | None:
+_WHAT = {"precision": "records or predictions of the class", "recall": "records of the class",
+         "f1": "records or predictions of the class", "accuracy": "records",
+         "balanced_accuracy": "records in the smallest class"}
+
+
+def _withheld(name: str, info: Information, paired: bool, floor: int = BCA_MIN_COUNT) -> str | None:
     low = min(info.denominators[name])
-    if low < CI_MIN_COUNT:
-        what = {"precision": "predictions of the class", "recall": "records of the class",
-                "f1": "records of the class", "accuracy": "records"}.get(name, "records in the smallest class")
-        return f"fewer than {CI_MIN_COUNT} {what} on a side ({low:g})"
-    if paired and info.discordant[name] < CI_MIN_DISCORDANT:
-        return f"fewer than {CI_MIN_DISCORDANT} records differ between the runs ({info.discordant[name]:g})"
+    if low < floor:
+        return f"fewer than {floor} {_WHAT.get(name, 'records or predictions in the least seen class')} on a side ({low:g})"
+    if paired and info.discordant[name] < BCA_MIN_DISCORDANT:
+        return f"fewer than {BCA_MIN_DISCORDANT} records differ between the runs ({info.discordant[name]:g})"
+    return None
+
+
+def _score_withheld(name: str, info: Information) -> str | None:
+    """The proportion's own denominators for a score interval (records, records of the class,
+    predictions of the class)."""
+    key = {"recall": "positives", "precision": "predicted"}.get(name, name)
+    low = min(info.denominators[key])
+    if low < SCORE_MIN_COUNT:
+        return f"fewer than {SCORE_MIN_COUNT} {_WHAT[name] if name != 'precision' else 'predictions of the class'} on a side ({low:g})"
     return None
 
 
@@ -292,13 +313,15 @@ def _guard(built: Built, info: Information, positive: int | None, head: str, opt
             return (f"only {d:g} record(s) differ between A and B in a way that moves the {head}: no split of "
                     f"fewer than {need} can reach p < {opts.alpha:g}")
         return None
-    low = min(info.denominators["f1"])
+    low = min(info.denominators["positives" if positive is not None else "accuracy"])
     if low < 1:
         return f"a side has no {'records of the headline class' if positive is not None else 'records'}"
     return None
 
 
 def analyse(built: Built, m: Matched, positive: int | None, head: str, opts: CompareOptions) -> Quality:
+    import numpy as np
+
     est_a, est_b = R.point(built.design, positive, METRICS)
     estimates = {k: est_b[k] - est_a[k] for k in METRICS}
     info = _information(built, positive)
@@ -310,9 +333,13 @@ def analyse(built: Built, m: Matched, positive: int | None, head: str, opts: Com
     for name in METRICS:
         ci, reason = intervals[name]
         method = f"BCa bootstrap, {kind}, {opts.n_boot:,} resamples, seed {opts.seed}" if ci is not None else None
-        if name in score and _withheld(name, info, paired) is None:
-            ci, reason, method = score[name], None, "Newcombe hybrid score interval (independent proportions)"
+        if name in score:
+            reason = _score_withheld(name, info)
+            ci, method = (None, None) if reason else (score[name], "Newcombe hybrid score interval (independent proportions)")
         metrics[name] = MetricDelta(name, est_a[name], est_b[name], ci, method, reason, paired)
     headline = _headline_test(built, m, positive, estimates["f1"], head, opts)
-    return Quality(metrics, headline, _correctness(m), se, _guard(built, info, positive, head, opts),
-                   info.denominators["f1"], change_bound(built, info, positive, opts.alpha))
+    se_null = R.null_spread(built.design, R.metric_fn("f1", positive), NULL_PERMUTATIONS,
+                            np.random.default_rng([opts.seed, 4]))
+    return Quality(metrics, headline, _correctness(m), se, se_null, _guard(built, info, positive, head, opts),
+                   info.denominators["positives" if positive is not None else "accuracy"],
+                   change_bound(built, info, positive, opts.alpha), info.discordant.get("f1"))

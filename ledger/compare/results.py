@@ -280,14 +280,16 @@ class Advice(NamedTuple):
     alpha: float
     power: float
     records: int  # records per run now
-    se: float | None
+    se_null: float | None  # standard error of the difference if nothing changed (permutation spread)
+    se: float | None  # as observed (jackknife)
     mde: float | None
     needed: tuple[RecordsNeeded, ...]
     method: str
 
     def to_dict(self) -> dict[str, Any]:
         return clean({"metric": self.metric, "alpha": self.alpha, "power": self.power, "records_per_run": self.records,
-                      "standard_error": self.se, "minimum_detectable_effect": self.mde,
+                      "standard_error_null": self.se_null, "standard_error": self.se,
+                      "minimum_detectable_effect": self.mde,
                       "needed": [n.to_dict() for n in self.needed], "method": self.method})
 
 

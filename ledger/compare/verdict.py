@@ -11,7 +11,7 @@ no verdict rests on a confidence interval or on a test that is not shown. In ord
 5. the headline rose by >= --min-effect, significantly: cost per record not higher, or higher by
    less than --max-cost-delta -> PROMOTE; a larger cost increase                 -> REVIEW
 6. B's quality is within --min-effect of A's (non-inferior: the headline's interval lies above
-   -min-effect; or, paired runs that differ on fewer than 10 records, the most those records can
+   -min-effect; or, paired runs that differ on fewer than 20 records, the most those records can
    move the headline, at a 97.5% Clopper-Pearson bound on their share, is below min-effect) and B
    is significantly cheaper by >= --min-cost-saving, or faster by >= --min-time-saving (Holm over
    the two)                                                                     -> PROMOTE
@@ -29,7 +29,7 @@ from ..stats.multiplicity import holm
 from .flags import GATING, fmt_p
 from .numeric import Savings
 from .options import CompareOptions
-from .quality import CI_MIN_DISCORDANT, ChangeBound
+from .quality import BCA_MIN_DISCORDANT, ChangeBound, min_discordant
 from .results import Advice, Flag, MetricDelta, RecordsNeeded, TestResult, Verdict
 
 
@@ -72,7 +72,7 @@ def _similar(x: VerdictInput, opts: CompareOptions) -> str | None:
         return (f"{f1.ci[0]:+.3f} is the interval's lower bound, above -{opts.min_effect}"
                 if f1.ci[0] > -opts.min_effect else None)
     b = x.bound
-    if b is not None and b.differ < CI_MIN_DISCORDANT and b.limit < opts.min_effect:
+    if b is not None and b.differ < BCA_MIN_DISCORDANT and b.limit < opts.min_effect:
         return (f"the runs differ on {b.differ} of {b.n:,} records; at most {100 * b.share:.2g}% would in a larger "
                 f"sample ({100 * (1 - opts.alpha / 2):g}% Clopper-Pearson bound), which moves {x.head} by at most "
                 f"{b.limit:.3f} < {opts.min_effect}")
@@ -121,13 +121,14 @@ def decide(x: VerdictInput, opts: CompareOptions) -> Verdict:
     return Verdict("NO_DECISION", f"no meaningful difference (|change| < {opts.min_effect}): {change}", test)
 
 
-def advice(se: float, delta: float | None, records: int, cost_per_record: float | None, opts: CompareOptions,
-           fallback: P.OperatingPoint | None, paired: bool) -> Advice | None:
+def advice(se_null: float, se: float, delta: float | None, records: int, cost_per_record: float | None,
+           opts: CompareOptions, fallback: P.OperatingPoint | None, paired: bool,
+           discordant: float | None = None) -> Advice | None:
     """Records per run needed for the observed change and for --min-effect, and the MDE now.
 
-    The standard error shrinks as 1/sqrt(n) in the same design at the same prevalence. When the
-    sample shows no difference at all (SE 0), the delta-method formula of :mod:`ledger.stats.power`
-    is used at A's operating point, assuming independent errors given the label."""
+    Standard errors shrink as 1/sqrt(n) in the same design at the same prevalence (the formula is
+    in :mod:`ledger.stats.power`). When no record differs at all (no spread), the delta-method
+    formula is used at A's operating point, assuming independent errors given the label."""
     if records <= 0:
         return None
     wanted = []
@@ -136,11 +137,20 @@ def advice(se: float, delta: float | None, records: int, cost_per_record: float 
     if opts.min_effect > 0:
         wanted.append((opts.min_effect, "--min-effect"))
     needed = []
-    method = "n x ((z(1-alpha/2) + z(power)) x SE / effect)^2, SE by the jackknife (same design, same prevalence)"
+    method = ("n x ((z(1-alpha/2) SE0 + z(power) SE1) / effect)^2: SE0 the spread of the difference under "
+              "permutation, SE1 its jackknife standard error (same design, same prevalence)")
+    usable = se_null > 0 and math.isfinite(se_null) and math.isfinite(se)
+    floor = 0
+    if paired and discordant:
+        fewest = min_discordant(opts.alpha)
+        floor = math.ceil(records * P.discordant_floor(fewest, opts.power) / discordant)
+        method += (f"; at least {floor:,} records so that {fewest} or more of them differ between the runs "
+                   f"with {100 * opts.power:.0f}% probability (a permutation test needs them)")
     for effect, basis in wanted:
         n: int | None = None
-        if se > 0 and math.isfinite(se):
-            n = P.records_for(records, se, effect, opts.alpha, opts.power)
+        if usable:
+            n = P.records_for(records, se_null, se, effect, opts.alpha, opts.power)
+            n = None if n is None else max(n, floor)
         elif fallback is not None:
             try:
                 n = math.ceil(P.f1_n(fallback, effect, opts.alpha, opts.power, paired))
@@ -150,5 +160,6 @@ def advice(se: float, delta: float | None, records: int, cost_per_record: float 
         if n is not None:
             cost = None if cost_per_record is None else n * cost_per_record
             needed.append(RecordsNeeded(effect, basis, n, max(0, n - records), cost))
-    mde = P.minimum_detectable_effect(se, opts.alpha, opts.power) if se > 0 and math.isfinite(se) else None
-    return Advice("f1", opts.alpha, opts.power, records, se if se > 0 else None, mde, tuple(needed), method)
+    mde = P.minimum_detectable_effect(se_null, se, opts.alpha, opts.power) if usable else None
+    return Advice("f1", opts.alpha, opts.power, records, se_null if usable else None, se if usable else None, mde,
+                  tuple(needed), method)

@@ -2,10 +2,15 @@
 
 Two routes:
 
-* from a comparison already run: the standard error of the difference shrinks as 1/sqrt(n) in the
-  same design at the same prevalence, so the records needed for power 1 - beta at two-sided alpha
-  against an effect d are n * ((z_{1-alpha/2} + z_{1-beta}) * SE / d)^2, and the minimum detectable
-  effect of the current sample is (z_{1-alpha/2} + z_{1-beta}) * SE;
+* from a comparison already run: standard errors shrink as 1/sqrt(n) in the same design at the same
+  prevalence, so the records needed for power 1 - beta at two-sided alpha against an effect d are
+  n * ((z_{1-alpha/2} SE0 + z_{1-beta} SE1) / d)^2, SE0 the difference's standard error when nothing
+  changed (its spread under permutation) and SE1 as observed (jackknife): the two-variance form of
+  Connor (1987) and Fleiss et al. (2003), which matters when one run's outcomes differ from the
+  other's mostly in one direction. The minimum detectable effect of the current sample is
+  z_{1-alpha/2} SE0 + z_{1-beta} SE1. Paired runs that differ on few records get a floor: enough
+  records that, with the stated power, at least the handful a permutation test needs to reach
+  alpha differ (their count taken as Poisson);
 * before any run (``ledger plan``), from an assumed operating point:
   - a proportion (recall over the positives, precision over the predicted positives, accuracy over
     all records), independent runs: Fleiss, Levin & Paik (2003), eq. 4.14 without continuity
@@ -30,20 +35,33 @@ from .special import norm_ppf
 METRICS = ("f1", "recall", "precision", "accuracy")
 
 
-def z_sum(alpha: float, power: float) -> float:
-    return norm_ppf(1 - alpha / 2) + norm_ppf(power)
-
-
-def records_for(n: int, se: float, effect: float, alpha: float, power: float) -> int | None:
+def records_for(n: int, se_null: float, se: float, effect: float, alpha: float, power: float) -> int | None:
     """Records needed (same design, same prevalence) to detect ``effect`` given the current
-    sample's ``n`` records and standard error ``se``; ``None`` when ``se`` or ``effect`` is 0."""
-    if se <= 0 or effect == 0 or n <= 0:
+    sample's ``n`` records and its standard errors under no change (``se_null``) and as observed
+    (``se``); ``None`` when ``se_null`` or ``effect`` is 0."""
+    if se_null <= 0 or effect == 0 or n <= 0:
         return None
-    return max(1, math.ceil(n * (z_sum(alpha, power) * se / abs(effect)) ** 2))
+    spread = norm_ppf(1 - alpha / 2) * se_null + norm_ppf(power) * se
+    return max(1, math.ceil(n * (spread / abs(effect)) ** 2))
 
 
-def minimum_detectable_effect(se: float, alpha: float, power: float) -> float:
-    return z_sum(alpha, power) * se
+def discordant_floor(needed: int, power: float) -> float:
+    """The expected number of records that differ between paired runs for which at least
+    ``needed`` of them differ with probability ``power`` (that count Poisson): below ``needed``
+    no permutation test can reach alpha, whatever the normal approximation says."""
+    lam = float(needed)
+    while True:
+        term = total = math.exp(-lam)
+        for k in range(1, needed):
+            term *= lam / k
+            total += term
+        if 1 - total >= power:
+            return lam
+        lam += 0.05
+
+
+def minimum_detectable_effect(se_null: float, se: float, alpha: float, power: float) -> float:
+    return norm_ppf(1 - alpha / 2) * se_null + norm_ppf(power) * se
 
 
 def two_proportions_n(p1: float, p2: float, alpha: float, power: float) -> float:

@@ -327,3 +327,15 @@ def permutation_pvalues(design: Design, n_perm: int, rng: np.random.Generator,
     for key in open_keys:
         out[key] = (1 + extreme[key]) / (1 + n_perm)
     return out
+
+
+def null_spread(design: Design, metric: Metric, n_perm: int, rng: np.random.Generator) -> float:
+    """The standard deviation of B - A over ``n_perm`` permutations: the difference's standard
+    error when nothing changed (the "null" half of a sample-size formula)."""
+    import numpy as np
+
+    values = []
+    for block in permutations(design, n_perm, rng):
+        sa, sb = block.sums()
+        values.append(metric(*sb) - metric(*sa))
+    return float(np.concatenate(values).std(ddof=1)) if values else 0.0

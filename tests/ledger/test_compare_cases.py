@@ -292,11 +292,12 @@ def test_no_decision_says_how_many_records_and_what_they_cost(ledger: Ledger) ->
     c = compare_runs(ledger, [a], [b], CompareOptions(min_effect=0.05))
     assert c.verdict.decision == "NO_DECISION"
     advice = c.verdict.advice
-    assert advice is not None and advice.se is not None and advice.mde is not None
-    z = ss.norm.ppf(0.975) + ss.norm.ppf(0.80)
-    assert advice.mde == pytest.approx(z * advice.se, rel=1e-9)
+    assert advice is not None and advice.se is not None and advice.se_null is not None and advice.mde is not None
+    za, zb = ss.norm.ppf(0.975), ss.norm.ppf(0.80)
+    spread = za * advice.se_null + zb * advice.se
+    assert advice.mde == pytest.approx(spread, rel=1e-9)
     for need in advice.needed:
-        assert need.records_per_run == math.ceil(400 * (z * advice.se / need.effect) ** 2)
+        assert need.records_per_run == math.ceil(400 * (spread / need.effect) ** 2)
         assert need.additional_per_run == need.records_per_run - 400
         cost = c.metrics["cost_per_record_usd"]
         assert need.cost_usd == pytest.approx(need.records_per_run * (cost.a + cost.b))
