@@ -1,7 +1,8 @@
 """Calibration of `ledger compare`: false alarms when nothing changed, interval coverage, and power.
 
-    python -m bench.bench_calibration             (the full grid; ~20-40 minutes on 2 cores)
-    python -m bench.bench_calibration --quick     (a smoke run of a few cells)
+    python -m bench.bench_calibration             (the full grid; about an hour on 2 cores)
+    python -m bench.bench_calibration --quick     (a smoke run of a few cells; writes nothing)
+    python -m bench.bench_calibration --replot    (the tables and chart again from docs/calibration.json)
 
 Simulates pairs of runs with the same system on both sides (nothing changed) over the grid of issue
 10: n in {20, 60, 500, 5000} records, prevalence of the rare class in {1%, 5%, 30%}, paired (same
@@ -15,8 +16,8 @@ Measured per cell: how often the verdict is PROMOTE or ROLLBACK and how often
 `--fail-on-regression` would exit 1 (goal: at most alpha plus simulation error), and the coverage of
 every printed 95% interval of a quality metric (the true difference is 0; goal 93-97%). A power
 section compares the verdict with exact McNemar on the same data when B is really better.
-Writes docs/statistics-calibration.md (included in docs/statistics.md) and
-docs/calibration.svg.
+Writes its tables into docs/statistics.md (between the calibration markers), the chart to
+docs/calibration.svg and every count to docs/calibration.json.
 """
 
 from __future__ import annotations
@@ -257,13 +258,37 @@ def _jobs(cells: list[Cell], sims: int, seed: int) -> Iterator[tuple[Cell, int, 
         yield cell, sims, seed
 
 
+START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"
+
+
+def write_docs(results: list[dict[str, Any]], power: list[dict[str, Any]], sims: int, elapsed: float) -> str:
+    """The tables into docs/statistics.md (between the markers), the chart and the raw counts."""
+    text = render(results, power, sims, elapsed)
+    doc = ROOT / "docs" / "statistics.md"
+    page = doc.read_text(encoding="utf-8")
+    head, rest = page.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    chart_note = "\n![False alarms and coverage per cell](calibration.svg)\n"
+    doc.write_text(f"{head}{START}\n{text}{chart_note}{END}{tail}", encoding="utf-8")
+    (ROOT / "docs" / "calibration.svg").write_text(chart(results, sims), encoding="utf-8")
+    (ROOT / "docs" / "calibration.json").write_text(
+        json.dumps({"sims": sims, "elapsed_s": elapsed, "cells": results, "power": power}, indent=1) + "\n",
+        encoding="utf-8")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few cells, few simulations (smoke run)")
     parser.add_argument("--sims", type=int, default=None, help="simulations per cell (default 1000; 60 quick)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replot", action="store_true", help="rewrite the docs from docs/calibration.json")
     args = parser.parse_args()
+    if args.replot:
+        saved = json.loads((ROOT / "docs" / "calibration.json").read_text(encoding="utf-8"))
+        print(write_docs(saved["cells"], saved["power"], saved["sims"], saved["elapsed_s"]))
+        return
     sims = args.sims or (60 if args.quick else 1000)
     cells, power = grid(args.quick), power_grid(args.quick)
     start = time.perf_counter()
@@ -277,13 +302,8 @@ def main() -> None:
                   f"fails {_rate(result, 'fails'):.3f} ({result['cpu_s']:.0f} s)", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - start
     results, power_results = [done[c] for c in cells], [done[c] for c in power]
-    text = render(results, power_results, sims, elapsed)
-    suffix = "-quick" if args.quick else ""
-    (ROOT / "docs" / f"statistics-calibration{suffix}.md").write_text(text, encoding="utf-8")
-    (ROOT / "docs" / f"calibration{suffix}.svg").write_text(chart(results, sims), encoding="utf-8")
-    (ROOT / "docs" / f"calibration{suffix}.json").write_text(json.dumps(results + power_results, indent=1) + "\n",
-                                                             encoding="utf-8")
-    print(text)
+    print(render(results, power_results, sims, elapsed) if args.quick else
+          write_docs(results, power_results, sims, elapsed))
 
 
 if __name__ == "__main__":
