@@ -46,11 +46,12 @@ def _majority(s: Sample, classes: Sequence[str]) -> tuple[str, float] | None:
 def _records(loaded: Loaded, head: str, opts: CompareOptions) -> Records:
     matched = match(loaded.records_a, loaded.records_b)
     strata = loaded.strata or ()
-    single = matched.a.single and matched.b.single
-    # single runs get exact per-stratum tests from their codes; repeats need strata kept apart in cells
-    built = build(matched, len(loaded.classes), 0 if single else len(strata))
+    built = build(matched, len(loaded.classes))
     quality = Q.analyse(built, matched, loaded.positive_code, head, opts)
-    breakdown = B.analyse(matched, built, loaded.classes, strata, loaded.positive_code, opts)
+    # single runs get exact per-stratum tests from their codes; repeats need strata kept apart in cells
+    single = matched.a.single and matched.b.single
+    by_stratum = built if single or not strata else build(matched, len(loaded.classes), len(strata))
+    breakdown = B.analyse(matched, by_stratum, loaded.classes, strata, loaded.positive_code, opts)
     return Records(matched, quality, breakdown, N.record_tests(matched, opts.alpha))
 
 

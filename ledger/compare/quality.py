@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 BCA_MIN_COUNT = 20  # records (and predictions) behind a metric, each side, for a bootstrap interval
 BCA_MIN_DISCORDANT = 20  # paired: records whose outcome differs between the runs
 SCORE_MIN_COUNT = 10  # trials on each side for a score interval of a proportion
-NULL_PERMUTATIONS = 400  # permutations that estimate the headline's spread when nothing changed
+NULL_PERMUTATIONS = 200  # permutations that estimate the headline's spread when nothing changed
 PERMUTATION_REF = "Good (2005), Permutation, Parametric and Bootstrap Tests of Hypotheses; Phipson & Smyth (2010)"
 BCA_REF = "Efron (1987); DiCiccio & Efron (1996)"
 POSITIVE_METRICS = ("precision", "recall", "f1")
@@ -68,8 +68,9 @@ class ChangeBound(NamedTuple):
 
 
 def change_bound(built: Built, info: Information, positive: int | None, alpha: float) -> ChangeBound | None:
-    """The bound of :class:`ChangeBound` (paired runs with a positive class only)."""
-    if not built.paired or positive is None:
+    """The bound of :class:`ChangeBound` (paired runs with a positive class, differing on fewer
+    records than a bootstrap interval needs: the only case the verdict uses it)."""
+    if not built.paired or positive is None or info.discordant["f1"] >= BCA_MIN_DISCORDANT:
         return None
     n = int(built.design.n) if isinstance(built.design, R.Paired) else 0
     d = round(info.discordant["f1"])
@@ -87,8 +88,10 @@ def clopper_pearson_upper(x: int, n: int, alpha: float) -> float:
     the p with P(Binomial(n, p) <= x) = alpha, i.e. I_p(x + 1, n - x) = 1 - alpha (by bisection)."""
     if x >= n:
         return 1.0
+    if x == 0:
+        return 1.0 - alpha ** (1.0 / n)
     lo, hi = 0.0, 1.0
-    for _ in range(100):
+    for _ in range(60):
         mid = (lo + hi) / 2
         if betainc(x + 1, n - x, mid) < 1 - alpha:
             lo = mid

@@ -169,12 +169,15 @@ class WilcoxonResult(NamedTuple):
 
 
 def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks (1-based) of ``values`` and the size of each tie group."""
+    """Average ranks (1-based) of ``values`` and the size of each tie group (one sort)."""
     import numpy as np
 
-    _uniq, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    upper = np.cumsum(counts)
-    ranks = (upper - (counts - 1) / 2.0)[inverse.ravel()]
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
+    counts = np.diff(np.concatenate([starts, [values.size]]))
+    ranks = np.empty(values.size)
+    ranks[order] = np.repeat(starts + (counts + 1) / 2.0, counts)
     return ranks, counts
 
 

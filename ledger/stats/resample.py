@@ -252,7 +252,7 @@ class Replicates:
 
 
 FIRST_BLOCK = 64  # permutations drawn before the first check of the sequential stopping rule
-STOP_AFTER = 20  # Besag & Clifford's h: stop a statistic's test at its h-th permutation at least as extreme
+STOP_AFTER = 10  # Besag & Clifford's h: stop a statistic's test at its h-th permutation at least as extreme
 
 
 def _blocks(n_perm: int, cells: int) -> Iterator[int]:
