@@ -239,9 +239,11 @@ class Ledger:
         return Run.from_row(row)
 
     def _unknown(self, run_id: int) -> str:
+        return f"no run {run_id} in {self.path} ({self.describe_ids()}); `ledger ls` lists them"
+
+    def describe_ids(self) -> str:
         last = self.conn.execute("SELECT MAX(id) FROM runs").fetchone()[0]
-        span = f"runs are numbered 1 to {last}" if last else "the ledger is empty"
-        return f"no run {run_id} in {self.path} ({span}); `ledger ls` lists them"
+        return f"runs are numbered 1 to {last}" if last else "the ledger is empty"
 
     def exists(self, run_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
