@@ -27,7 +27,7 @@ from .records import Records, records_digest, sum_recorded
 
 if TYPE_CHECKING:
     from .evalsets import EvalRecords, EvalSet
-    from .variants import Variant
+    from .variants import Variant, VariantSummary
 
 if TYPE_CHECKING:
     from .track import RunTracker
@@ -358,6 +358,14 @@ class Ledger:
             self._variants = (head, _build_variants(self.conn))
         found = self._variants[1]
         return [v for v in found if experiment is None or v.experiment == experiment]
+
+    def variant_summaries(self, experiment: str | None = None) -> list[VariantSummary]:
+        """Each variant over its successful runs (see :class:`~ledger.variants.VariantSummary`)."""
+        from .variants import summarize
+
+        variants = self.variants(experiment)
+        by_id = {r.id: r for r in self.runs(experiment=experiment, kind="run")}
+        return [summarize(v, [by_id[i] for i in v.run_ids if i in by_id]) for v in variants]
 
     def variant_of(self, run: Run) -> Variant | None:
         return next((v for v in self.variants() if v.fingerprint == run.variant), None)
