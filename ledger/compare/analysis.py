@@ -12,7 +12,7 @@ from . import breakdown as B
 from . import numeric as N
 from . import quality as Q
 from .context import cost_summary, run_diff, run_summary, time_summary
-from .design import build
+from .design import Built, build
 from .flags import FlagInput, build_flags
 from .funnel import funnel
 from .loading import Loaded
@@ -26,6 +26,7 @@ class Records(NamedTuple):
     """Everything computed from the per-record outcomes."""
 
     matched: Matched
+    built: Built
     quality: Q.Quality
     breakdown: B.Breakdown
     tests: list[TestResult]
@@ -52,7 +53,7 @@ def _records(loaded: Loaded, head: str, opts: CompareOptions) -> Records:
     single = matched.a.single and matched.b.single
     by_stratum = built if single or not strata else build(matched, len(loaded.classes), len(strata))
     breakdown = B.analyse(matched, by_stratum, loaded.classes, strata, loaded.positive_code, opts)
-    return Records(matched, quality, breakdown, N.record_tests(matched, opts.alpha))
+    return Records(matched, built, quality, breakdown, N.record_tests(matched, opts.alpha))
 
 
 def _run_level_metrics(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, MetricDelta]:
@@ -95,7 +96,8 @@ def _advice(loaded: Loaded, r: Records, metrics: dict[str, MetricDelta], opts: C
     ma = metrics["recall"].a, metrics["precision"].a
     if loaded.positive is not None and a.n and 0 < positives < a.n and all(v is not None and 0 < v < 1 for v in ma):
         fallback = P.OperatingPoint(positives / a.n, ma[0], ma[1])  # type: ignore[arg-type]
-    return advice(r.quality.se_null, r.quality.se, f1.delta, max(a.n, b.n), sum(costs) if len(costs) == 2 else None, opts,
+    se_null = Q.null_spread(r.built, loaded.positive_code, opts)
+    return advice(se_null, r.quality.se, f1.delta, max(a.n, b.n), sum(costs) if len(costs) == 2 else None, opts,
                   fallback, r.matched.pairing.paired, r.quality.discordant)
 
 
@@ -119,10 +121,10 @@ def run(loaded: Loaded, opts: CompareOptions) -> Comparison:
         metrics, r.quality.headline, head, loaded.positive, r.breakdown.per_class, r.breakdown.per_stratum,
         r.breakdown.stratified, r.breakdown.mix, (r.matched.a.n, r.matched.b.n),
         (_majority(r.matched.a, loaded.classes), _majority(r.matched.b, loaded.classes))), opts)
-    adv = None if r is None else _advice(loaded, r, metrics, opts)
     verdict = decide(VerdictInput(metrics, None if r is None else r.quality.headline, head,
                                   None if r is None else r.quality.guard, None if r is None else r.quality.bound,
-                                  flags, savings, r is not None, adv), opts)
+                                  flags, savings, r is not None,
+                                  lambda: None if r is None else _advice(loaded, r, metrics, opts)), opts)
     shared = set(r.matched.a.ids) if r is not None and r.matched.pairing.design == "shared records" else None
     return Comparison(
         runs_a=tuple(x.id for x in runs_a), runs_b=tuple(x.id for x in runs_b), options=opts,
@@ -132,7 +134,7 @@ def run(loaded: Loaded, opts: CompareOptions) -> Comparison:
         diff=run_diff(runs_a[0], runs_b[0]), metrics=metrics, tests=tuple(tests),
         per_class=() if r is None else r.breakdown.per_class, per_stratum=() if r is None else r.breakdown.per_stratum,
         stratified=() if r is None else (*r.breakdown.stratified, *r.breakdown.mix), flags=flags, verdict=verdict,
-        advice=adv,
+        advice=verdict.advice,
         funnel=None if r is None else funnel(loaded.records_a, loaded.records_b, loaded.positive_code, loaded.positive, shared),
         cost=(cost_summary(runs_a), cost_summary(runs_b)), time=(time_summary(runs_a), time_summary(runs_b)),
         per_run=(tuple(run_summary(x) for x in runs_a), tuple(run_summary(x) for x in runs_b)),

@@ -46,7 +46,6 @@ class Quality(NamedTuple):
     headline: TestResult | None
     correctness: TestResult | None  # exact McNemar on per-record correctness (paired single runs)
     se: float  # jackknife standard error of the headline difference
-    se_null: float  # its spread under permutation (no change)
     guard: str | None  # why this sample cannot decide the headline, whatever it shows
     positives: tuple[float, float]  # records of the positive class on each side (n without one)
     bound: ChangeBound | None  # paired runs that barely differ: how far the headline can have moved
@@ -322,9 +321,15 @@ def _guard(built: Built, info: Information, positive: int | None, head: str, opt
     return None
 
 
-def analyse(built: Built, m: Matched, positive: int | None, head: str, opts: CompareOptions) -> Quality:
+def null_spread(built: Built, positive: int | None, opts: CompareOptions) -> float:
+    """The headline difference's spread under permutation: its standard error if nothing changed."""
     import numpy as np
 
+    return R.null_spread(built.design, R.metric_fn("f1", positive), NULL_PERMUTATIONS,
+                         np.random.default_rng([opts.seed, 4]))
+
+
+def analyse(built: Built, m: Matched, positive: int | None, head: str, opts: CompareOptions) -> Quality:
     est_a, est_b = R.point(built.design, positive, METRICS)
     estimates = {k: est_b[k] - est_a[k] for k in METRICS}
     info = _information(built, positive)
@@ -341,8 +346,6 @@ def analyse(built: Built, m: Matched, positive: int | None, head: str, opts: Com
             ci, method = (None, None) if reason else (score[name], "Newcombe hybrid score interval (independent proportions)")
         metrics[name] = MetricDelta(name, est_a[name], est_b[name], ci, method, reason, paired)
     headline = _headline_test(built, m, positive, estimates["f1"], head, opts)
-    se_null = R.null_spread(built.design, R.metric_fn("f1", positive), NULL_PERMUTATIONS,
-                            np.random.default_rng([opts.seed, 4]))
-    return Quality(metrics, headline, _correctness(m), se, se_null, _guard(built, info, positive, head, opts),
+    return Quality(metrics, headline, _correctness(m), se, _guard(built, info, positive, head, opts),
                    info.denominators["positives" if positive is not None else "accuracy"],
                    change_bound(built, info, positive, opts.alpha), info.discordant.get("f1"))

@@ -22,15 +22,18 @@ no verdict rests on a confidence interval or on a test that is not shown. In ord
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..stats import power as P
 from ..stats.multiplicity import holm
 from .flags import GATING, fmt_p
 from .numeric import Savings
 from .options import CompareOptions
 from .quality import BCA_MIN_DISCORDANT, ChangeBound, min_discordant
 from .results import Advice, Flag, MetricDelta, RecordsNeeded, TestResult, Verdict
+
+if TYPE_CHECKING:
+    from ..stats.power import OperatingPoint
 
 
 class VerdictInput(NamedTuple):
@@ -42,7 +45,7 @@ class VerdictInput(NamedTuple):
     flags: tuple[Flag, ...]
     savings: Savings
     has_records: bool
-    advice: Advice | None
+    advise: Callable[[], Advice | None]  # computed only for a NO_DECISION that needs it
 
 
 def _change(x: VerdictInput) -> str:
@@ -117,18 +120,20 @@ def decide(x: VerdictInput, opts: CompareOptions) -> Verdict:
         reason = f"too little information ({x.guard})" if x.guard else "not statistically significant"
         if cost_d is not None and cost_d <= -opts.min_cost_saving:
             reason += " (B may be cheaper, but quality is not shown to stay within bounds)"
-        return Verdict("NO_DECISION", f"{reason}: {change}", test, x.advice)
+        return Verdict("NO_DECISION", f"{reason}: {change}", test, x.advise())
     return Verdict("NO_DECISION", f"no meaningful difference (|change| < {opts.min_effect}): {change}", test)
 
 
 def advice(se_null: float, se: float, delta: float | None, records: int, cost_per_record: float | None,
-           opts: CompareOptions, fallback: P.OperatingPoint | None, paired: bool,
+           opts: CompareOptions, fallback: OperatingPoint | None, paired: bool,
            discordant: float | None = None) -> Advice | None:
     """Records per run needed for the observed change and for --min-effect, and the MDE now.
 
     Standard errors shrink as 1/sqrt(n) in the same design at the same prevalence (the formula is
     in :mod:`ledger.stats.power`). When no record differs at all (no spread), the delta-method
     formula is used at A's operating point, assuming independent errors given the label."""
+    from ..stats import power as P
+
     if records <= 0:
         return None
     wanted = []

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats as ss
 import pytest
+import scipy.stats as ss
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, precision_recall_curve
