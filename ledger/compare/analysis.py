@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from ..frozen import Frozen
 from ..model import Run
 from ..stats import power as P
 from ..stats.cells import METRICS
@@ -22,7 +22,7 @@ from .results import Advice, Comparison, MetricDelta, Pairing, TestResult
 from .verdict import VerdictInput, advice, decide
 
 
-class Records(NamedTuple):
+class Records(Frozen):
     """Everything computed from the per-record outcomes."""
 
     matched: Matched

@@ -16,8 +16,9 @@ over that one family, so that any regression flag fires on noise at most at alph
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from ..stats import exact as X
 from ..stats import resample as R
 from ..stats.cells import metrics_from_sums
@@ -38,7 +39,7 @@ FISHER = ("Fisher's exact test", "Fisher (1935); Agresti (2002), section 3.5")
 FAMILY = "flags"
 
 
-class Sums(NamedTuple):
+class Sums(Frozen):
     """Per-class S/P/T sums of one side over some records."""
 
     s: np.ndarray
@@ -75,7 +76,7 @@ def _bincount(codes: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(codes[mask], minlength=size)
 
 
-class Codes(NamedTuple):
+class Codes(Frozen):
     """Single runs' codes: A's and B's labels and predictions (aligned when paired)."""
 
     la: np.ndarray
@@ -84,7 +85,7 @@ class Codes(NamedTuple):
     pb: np.ndarray
 
 
-class PairedGroupCounts(NamedTuple):
+class PairedGroupCounts(Frozen):
     """Per group (class or stratum): the counts the paired exact tests of one class need."""
 
     only_a: np.ndarray  # records of the class right in A only (recall)
@@ -100,16 +101,17 @@ class PairedGroupCounts(NamedTuple):
 
 def _paired_tests(c: PairedGroupCounts, groups: Sequence[int]) -> dict[tuple[int, str], TestResult]:
     out: dict[tuple[int, str], TestResult] = {}
+    precision = []
     for g in groups:
         if c.only_a[g] + c.only_b[g]:
             mc = mcnemar_exact(int(c.only_a[g]), int(c.only_b[g]))
             out[(g, "recall")] = _test("mcnemar_exact", "recall", MCNEMAR, mc.p_value,
                                        (mc.c - mc.b) / max(int(c.positives[g]), 1), float(mc.statistic), b=mc.b, c=mc.c)
         if c.a_tp[g] + c.a_fp[g] + c.b_tp[g] + c.b_fp[g]:
-            counts = X.PairedCounts(int(c.both_tp[g]), int(c.both_pred[g]), int(c.a_tp[g]), int(c.a_fp[g]),
-                                    int(c.b_tp[g]), int(c.b_fp[g]), int(c.positives[g]))
-            delta, p = X.paired_test(counts, "precision")
-            out[(g, "precision")] = _test("permutation", "precision", PAIRED_PRECISION, p, delta, delta, exact=True)
+            precision.append((g, X.PairedCounts(int(c.both_tp[g]), int(c.both_pred[g]), int(c.a_tp[g]), int(c.a_fp[g]),
+                                                int(c.b_tp[g]), int(c.b_fp[g]), int(c.positives[g]))))
+    for (g, _), (delta, p) in zip(precision, X.paired_tests([pc for _, pc in precision], "precision"), strict=True):
+        out[(g, "precision")] = _test("permutation", "precision", PAIRED_PRECISION, p, delta, delta, exact=True)
     return out
 
 
@@ -279,7 +281,7 @@ def stratum_rows(names: Sequence[str], sums: list[tuple[Sums, Sums]], positive: 
     return tuple(rows)
 
 
-class Breakdown(NamedTuple):
+class Breakdown(Frozen):
     per_class: tuple[ClassRow, ...]
     per_stratum: tuple[StratumRow, ...]
     stratified: tuple[TestResult, ...]  # the stratified tests of the headline class (in the family)

@@ -4,8 +4,9 @@ Cells never straddle strata, so that per-stratum statistics are sums over a subs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from ..stats.cells import Contributions, group_cells, repeat_contributions, single_run_contributions
 from ..stats.resample import Design, Independent, Paired, Side
 from .pairing import Matched, Sample
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class Built(NamedTuple):
+class Built(Frozen):
     design: Design
     n_classes: int
     stratum_a: np.ndarray  # each cell's stratum (-1: none); paired: one table, the same as stratum_b

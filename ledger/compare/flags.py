@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from ..frozen import Frozen
 from ..stats.multiplicity import holm
 from .options import CompareOptions
 from .results import ClassRow, Flag, MetricDelta, StratumRow, TestResult
@@ -28,7 +28,7 @@ def _count(value: float) -> str:
     return f"{value:+,.0f}"
 
 
-class FlagInput(NamedTuple):
+class FlagInput(Frozen):
     metrics: dict[str, MetricDelta]
     headline: TestResult | None
     head: str  # "'wrong' F1" or "macro F1"

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..frozen import Frozen
 from ..outcomes import Outcomes, load_outcomes, recode
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ..store import Ledger
 
 
-class RunRecords(NamedTuple):
+class RunRecords(Frozen):
     """One run's records as codes into the comparison's shared vocabularies."""
 
     run: Run
@@ -30,7 +31,7 @@ class RunRecords(NamedTuple):
         return len(self.ids)
 
 
-class Loaded(NamedTuple):
+class Loaded(Frozen):
     runs_a: tuple[Run, ...]
     runs_b: tuple[Run, ...]
     records_a: tuple[RunRecords, ...]  # empty when a side's runs have no records

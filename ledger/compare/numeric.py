@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from ..frozen import Frozen
 from ..model import Run
 from ..stats.means import paired_t_test, welch_t_test, wilcoxon_signed_rank
 from .pairing import Matched
@@ -120,7 +120,7 @@ def run_level_tests(runs_a: Sequence[Run], runs_b: Sequence[Run], alpha: float) 
     return out
 
 
-class Savings(NamedTuple):
+class Savings(Frozen):
     """The tests a cheaper or faster verdict rests on (None: not testable from these records)."""
 
     cost: TestResult | None

@@ -15,8 +15,9 @@ The unit of every record-level statistic is a *record* (an id), never a run:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from .loading import RunRecords
 from .results import Pairing
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class Sample(NamedTuple):
+class Sample(Frozen):
     """One side's records as the statistics see them: ``label``/``prediction`` are (records x
     runs) codes (-1 where a run lacks the record), a single column when the runs agree on every
     record; ``numeric`` columns are per-record means over the runs (NaN: none recorded)."""
@@ -59,7 +60,7 @@ class Sample(NamedTuple):
                       {k: v[rows] for k, v in self.numeric.items()})
 
 
-class Matched(NamedTuple):
+class Matched(Frozen):
     a: Sample
     b: Sample
     pairing: Pairing

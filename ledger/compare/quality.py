@@ -17,8 +17,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from ..stats import exact as X
 from ..stats import resample as R
 from ..stats.cells import METRICS, Contributions
@@ -41,7 +42,7 @@ BCA_REF = "Efron (1987); DiCiccio & Efron (1996)"
 POSITIVE_METRICS = ("precision", "recall", "f1")
 
 
-class Quality(NamedTuple):
+class Quality(Frozen):
     metrics: dict[str, MetricDelta]
     headline: TestResult | None
     correctness: TestResult | None  # exact McNemar on per-record correctness (paired single runs)
@@ -52,7 +53,7 @@ class Quality(NamedTuple):
     discordant: float | None  # paired: records whose outcome differs in a way that moves the headline
 
 
-class ChangeBound(NamedTuple):
+class ChangeBound(Frozen):
     """Paired runs whose outcomes differ on few records: the headline can only move through those.
 
     With ``differ`` of ``n`` records differing, ``share`` is the one-sided (1 - alpha/2)
@@ -123,7 +124,7 @@ def _totals(c: Contributions) -> np.ndarray:
     return np.bincount(c.t[0], weights=c.t[2], minlength=c.n_cells)
 
 
-class Information(NamedTuple):
+class Information(Frozen):
     discordant: dict[str, float]  # paired: records whose outcome differs for each metric
     denominators: dict[str, tuple[float, float]]  # each metric's smallest denominator on A and B
 

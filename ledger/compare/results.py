@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..frozen import Frozen
 from .options import CompareOptions
 
 DECISIONS = ("PROMOTE", "ROLLBACK", "REVIEW", "NO_DECISION")
@@ -106,7 +107,7 @@ class MetricDelta:
         return clean(out)
 
 
-class Pairing(NamedTuple):
+class Pairing(Frozen):
     """How the two sides were matched record by record."""
 
     paired: bool
@@ -128,7 +129,7 @@ class Pairing(NamedTuple):
         return out
 
 
-class ClassCounts(NamedTuple):
+class ClassCounts(Frozen):
     """One class on one side (counts are means over repeats when a side repeats records)."""
 
     precision: float
@@ -151,7 +152,7 @@ class ClassCounts(NamedTuple):
                 "predicted": count(self.predicted), "tp": count(self.tp), "fp": count(self.fp), "fn": count(self.fn)}
 
 
-class ClassRow(NamedTuple):
+class ClassRow(Frozen):
     name: str
     a: ClassCounts
     b: ClassCounts
@@ -166,7 +167,7 @@ class ClassRow(NamedTuple):
                 "tests": {k: t.to_dict() for k, t in self.tests.items()}}
 
 
-class StratumCounts(NamedTuple):
+class StratumCounts(Frozen):
     """One stratum on one side: its records and accuracy, and the headline class's counts."""
 
     n: float
@@ -193,7 +194,7 @@ class StratumCounts(NamedTuple):
         return out
 
 
-class StratumRow(NamedTuple):
+class StratumRow(Frozen):
     name: str
     a: StratumCounts
     b: StratumCounts
@@ -258,7 +259,7 @@ class Flag:
         return clean(out)
 
 
-class RecordsNeeded(NamedTuple):
+class RecordsNeeded(Frozen):
     """Records per run (same design, same prevalence) to detect ``effect`` with the stated power."""
 
     effect: float
@@ -272,7 +273,7 @@ class RecordsNeeded(NamedTuple):
                       "additional_per_run": self.additional_per_run, "cost_usd": self.cost_usd})
 
 
-class Advice(NamedTuple):
+class Advice(Frozen):
     """How far the sample is from a decision: its minimum detectable effect and the records a
     decision would need."""
 
@@ -308,7 +309,7 @@ class Verdict:
                 "records_needed": None if self.advice is None else self.advice.to_dict()}
 
 
-class RunSummary(NamedTuple):
+class RunSummary(Frozen):
     id: int
     sample_size: int
     precision: float | None
@@ -322,7 +323,7 @@ class RunSummary(NamedTuple):
         return clean(self._asdict())
 
 
-class CostSummary(NamedTuple):
+class CostSummary(Frozen):
     total_usd: float | None
     per_record_usd: float | None
     input_tokens_per_record: float | None
@@ -333,7 +334,7 @@ class CostSummary(NamedTuple):
         return clean(self._asdict())
 
 
-class TimeSummary(NamedTuple):
+class TimeSummary(Frozen):
     per_record_s: float | None
     wall_s: float | None
     p50_ms: float | None
@@ -352,7 +353,7 @@ def _deltas(a: Any, b: Any, keys: tuple[str, ...]) -> dict[str, float | None]:
     return out
 
 
-class FunnelStage(NamedTuple):
+class FunnelStage(Frozen):
     """One stage of one side (means over the side's runs when it has several)."""
 
     entered: float
@@ -371,7 +372,7 @@ class FunnelStage(NamedTuple):
         return clean({k: (count(v) if k in counted else v) for k, v in self._asdict().items() if v is not None})
 
 
-class Funnel(NamedTuple):
+class Funnel(Frozen):
     stages: tuple[str, ...]
     positive_label: str | None
     a: Mapping[str, FunnelStage]

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from ..stats.multiplicity import holm
 from .flags import GATING, fmt_p
 from .numeric import Savings
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ..stats.power import OperatingPoint
 
 
-class VerdictInput(NamedTuple):
+class VerdictInput(Frozen):
     metrics: dict[str, MetricDelta]
     headline: TestResult | None
     head: str

@@ -17,7 +17,9 @@ balanced accuracy over the classes in the labels; MCC is Gorodkin's R_K.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from ..frozen import Frozen
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,7 +28,7 @@ METRICS = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc", 
 DENSE_LIMIT = 500_000  # cells x classes for which the contributions are used as a dense matrix
 
 
-class Contributions(NamedTuple):
+class Contributions(Frozen):
     """What one record of each cell adds to the per-class sums, as sparse triplets
     ``(cell, class, weight)`` for each of S, P and T."""
 

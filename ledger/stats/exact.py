@@ -20,8 +20,9 @@ records only) the paired test is exact McNemar on the class's records.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from .proportions import binom_half_pmf, hypergeom_pmf
 
 if TYPE_CHECKING:
@@ -41,6 +42,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=out, where=den > 0)
 
 
+NEGLIGIBLE = 1e-40  # relative probability below which a count's far tail is left out (p exact to ~1e-37)
+
+
+def _trim(lo: int, pmf: np.ndarray) -> tuple[int, np.ndarray]:
+    """The support of ``pmf`` without its negligible tails (a binomial's mass lies within a few
+    dozen standard deviations: most of a large support is left out)."""
+    import numpy as np
+
+    keep = np.flatnonzero(pmf > pmf.max() * NEGLIGIBLE)
+    return lo + int(keep[0]), pmf[keep[0]:keep[-1] + 1]
+
+
 def two_sided_tail(lo_i: int, pmf_i: np.ndarray, lo_j: int, pmf_j: np.ndarray, stat: Statistic,
                    observed: float) -> float:
     """P(|T| >= |observed|) for T = stat(i, j), i = lo_i + I, j = lo_j + J with I, J independent
@@ -50,6 +63,8 @@ def two_sided_tail(lo_i: int, pmf_i: np.ndarray, lo_j: int, pmf_j: np.ndarray, s
     t = abs(observed)
     if t <= TIE:
         return 1.0
+    lo_i, pmf_i = _trim(lo_i, pmf_i)
+    lo_j, pmf_j = _trim(lo_j, pmf_j)
     if pmf_i.size * pmf_j.size <= GRID:
         grid = stat(lo_i + np.arange(pmf_i.size, dtype=np.float64)[:, None],
                     lo_j + np.arange(pmf_j.size, dtype=np.float64)[None, :])
@@ -79,7 +94,7 @@ def two_sided_tail(lo_i: int, pmf_i: np.ndarray, lo_j: int, pmf_j: np.ndarray, s
     return min(1.0, upper + lower)
 
 
-class PairedCounts(NamedTuple):
+class PairedCounts(Frozen):
     """One class in two runs over the same records (labels agree)."""
 
     both_tp: int  # predicted as the class by both runs, labelled with it
@@ -99,7 +114,7 @@ class PairedCounts(NamedTuple):
         return tp_a, self.both_pred + i + j, tp_b, self.both_pred + (x - i) + (f - j)
 
 
-class IndependentCounts(NamedTuple):
+class IndependentCounts(Frozen):
     """One class in two independent samples."""
 
     tp_a: int
@@ -152,3 +167,48 @@ def independent_test(counts: IndependentCounts, metric: str) -> tuple[float, flo
 
     observed = float(stat(np.array([float(c.tp_a)]), np.array([float(c.pred_a - c.tp_a)]))[0])
     return observed, two_sided_tail(lo_i, pmf_i, lo_j, pmf_j, stat, observed)
+
+
+def paired_tests(counts: list[PairedCounts], metric: str) -> list[tuple[float, float]]:
+    """:func:`paired_test` of many groups (a class in each stratum, say) at once: the groups whose
+    whole grid is small are evaluated together on one padded array, the others one by one."""
+    import numpy as np
+
+    out: list[tuple[float, float] | None] = [None] * len(counts)
+    small = []
+    for k, c in enumerate(counts):
+        x, f = c.a_only_tp + c.b_only_tp, c.a_only_fp + c.b_only_fp
+        if (x + 1) * (f + 1) <= GRID // 8:
+            small.append(k)
+        else:
+            out[k] = paired_test(c, metric)
+    if small:
+        cs = [counts[k] for k in small]
+        xs = np.array([c.a_only_tp + c.b_only_tp for c in cs], dtype=np.float64)
+        fs = np.array([c.a_only_fp + c.b_only_fp for c in cs], dtype=np.float64)
+        pi = np.zeros((len(cs), int(xs.max()) + 1))
+        pj = np.zeros((len(cs), int(fs.max()) + 1))
+        for r in range(len(cs)):
+            pi[r, : int(xs[r]) + 1] = binom_half_pmf(int(xs[r]))
+            pj[r, : int(fs[r]) + 1] = binom_half_pmf(int(fs[r]))
+
+        def col(name: str) -> np.ndarray:
+            return np.array([getattr(c, name) for c in cs], dtype=np.float64)[:, None, None]
+
+        both_tp, both_pred, pos = col("both_tp"), col("both_pred"), col("positives")
+        x3, f3 = xs[:, None, None], fs[:, None, None]
+
+        def stat(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+            tp_a, tp_b = both_tp + i, both_tp + (x3 - i)
+            p_a, p_b = both_pred + i + j, both_pred + (x3 - i) + (f3 - j)
+            return _metric(metric, tp_b, p_b, pos) - _metric(metric, tp_a, p_a, pos)  # type: ignore[arg-type]
+
+        observed = stat(col("a_only_tp"), col("a_only_fp"))[:, 0, 0]
+        grid = stat(np.arange(pi.shape[1], dtype=np.float64)[None, :, None],
+                    np.arange(pj.shape[1], dtype=np.float64)[None, None, :])
+        weight = pi[:, :, None] * pj[:, None, :]
+        hits = np.abs(grid) >= (np.abs(observed) - TIE)[:, None, None]
+        p = np.minimum(1.0, (weight * hits).sum(axis=(1, 2)))
+        for r, k in enumerate(small):
+            out[k] = (float(observed[r]), 1.0 if abs(observed[r]) <= TIE else float(p[r]))
+    return [o for o in out if o is not None]

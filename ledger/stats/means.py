@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from ..frozen import Frozen
 from .special import norm_sf, t_ppf, t_two_sided_p
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def welch_t_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarra
     return welch_from_moments(n_a, mean_a, var_a, n_b, mean_b, var_b, alpha)
 
 
-class PairedTResult(NamedTuple):
+class PairedTResult(Frozen):
     """The paired t-test of mean(b - a) over records present (not NaN) in both runs.
 
     ``note`` is set when the differences do not vary: none at all (``t`` NaN, p 1), or every record
@@ -147,7 +148,7 @@ def paired_t_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarr
     return PairedTResult(n, mean, sd, t, df, t_two_sided_p(t, df), mean - q * se, mean + q * se)
 
 
-class WilcoxonResult(NamedTuple):
+class WilcoxonResult(Frozen):
     """The Wilcoxon signed-rank test of b - a (zero differences left out, as Wilcoxon did).
 
     ``statistic`` is min(W+, W-) (scipy's two-sided statistic); ``method`` says how p was found:

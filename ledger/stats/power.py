@@ -28,8 +28,8 @@ The formulas are checked against simulations of the tests ``ledger compare`` run
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
+from ..frozen import Frozen
 from .special import norm_ppf
 
 METRICS = ("f1", "recall", "precision", "accuracy")
@@ -83,7 +83,7 @@ def mcnemar_n(p1: float, p2: float, alpha: float, power: float, discordance: flo
     return (za * math.sqrt(psi) + zb * math.sqrt(psi - d * d)) ** 2 / d**2
 
 
-class OperatingPoint(NamedTuple):
+class OperatingPoint(Frozen):
     """One class: its prevalence, and a run's recall and precision on it."""
 
     prevalence: float

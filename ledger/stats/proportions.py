@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from ..frozen import Frozen
 from .special import betainc, norm_ppf
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def two_sided_from_pmf(pmf: np.ndarray, observed: int) -> float:
     return min(1.0, float(pmf[pmf <= pmf[observed] * REL_ERR].sum()))
 
 
-class FisherResult(NamedTuple):
+class FisherResult(Frozen):
     """Fisher's exact test of a 2x2 table: successes/trials of A against those of B."""
 
     x_a: int

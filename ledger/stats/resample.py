@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ..frozen import Frozen
 from .cells import Contributions, concat, metrics_from_sums
 from .special import norm_cdf, norm_ppf
 
@@ -38,7 +39,7 @@ TIE = 1e-9  # permuted statistics this close to the observed one count as "as ex
 JACK_BLOCK = 2_000_000  # cells x classes handled at once by the jackknife
 
 
-class Paired(NamedTuple):
+class Paired(Frozen):
     counts: np.ndarray
     a: Contributions
     b: Contributions
@@ -49,7 +50,7 @@ class Paired(NamedTuple):
         return int(self.counts.sum())
 
 
-class Side(NamedTuple):
+class Side(Frozen):
     counts: np.ndarray
     contrib: Contributions
     label: np.ndarray  # label group of each cell
@@ -59,7 +60,7 @@ class Side(NamedTuple):
         return int(self.counts.sum())
 
 
-class Independent(NamedTuple):
+class Independent(Frozen):
     a: Side
     b: Side
 
@@ -116,7 +117,7 @@ def bootstrap(design: Design, positive: int | None, names: tuple[str, ...], n_bo
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-class Jackknife(NamedTuple):
+class Jackknife(Frozen):
     """Leave-one-record-out values of a difference, one per cell of one sample."""
 
     values: dict[str, np.ndarray]

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
+from ..frozen import Frozen
 from .proportions import REL_ERR, hypergeom_pmf
 from .special import chi2_sf
 
 EXACT_SUPPORT_LIMIT = 2_000  # total support of the convolved distribution computed exactly
 
 
-class Stratum2x2(NamedTuple):
+class Stratum2x2(Frozen):
     """One stratum: successes and trials of A and of B."""
 
     x_a: int
@@ -33,7 +34,7 @@ class Stratum2x2(NamedTuple):
     n_b: int
 
 
-class CMHResult(NamedTuple):
+class CMHResult(Frozen):
     """Whether B's success rate differs from A's within strata (two-sided)."""
 
     strata: int  # strata with both sides present and both outcomes seen (the informative ones)
@@ -94,7 +95,7 @@ def cmh_test(tables: Sequence[Stratum2x2]) -> CMHResult:
     return CMHResult(len(useful), observed, expected, chi2, p, "exact", rd)
 
 
-class HomogeneityResult(NamedTuple):
+class HomogeneityResult(Frozen):
     """Pearson's chi-square test that A and B share one distribution over ``categories``."""
 
     categories: int

@@ -50,6 +50,7 @@ def independent(ta: np.ndarray, pa: np.ndarray, tb: np.ndarray, pb: np.ndarray, 
 # ---- metrics from sums ----------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:A single label was found")
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), k=st.integers(2, 6), n=st.integers(5, 400))
 def test_metrics_from_cells_match_scikit_learn(seed: int, k: int, n: int) -> None:
@@ -276,3 +277,16 @@ def test_sequential_monte_carlo_p_values_hold_their_level() -> None:
         p = R.permutation_pvalues(d, 999, rng, stat, {"f1": b["f1"] - a["f1"]})["f1"]
         rejections += p <= 0.05
     assert rejections / 800 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 800)
+
+
+@pytest.mark.parametrize("metric", ["precision", "f1"])
+def test_batched_exact_tests_are_the_single_ones(metric: str) -> None:
+    rng = np.random.default_rng(12)
+    counts = []
+    for _ in range(200):
+        v = [int(x) for x in rng.integers(0, 12, 6)]
+        counts.append(X.PairedCounts(v[0], v[0] + v[1], v[2], v[3], v[4], v[5], v[0] + v[2] + v[4] + int(rng.integers(0, 5))))
+    counts.append(X.PairedCounts(3000, 4100, 150, 200, 170, 180, 4700))  # too big for the batch: alone
+    for (d1, p1), c in zip(X.paired_tests(counts, metric), counts, strict=True):
+        d2, p2 = X.paired_test(c, metric)
+        assert d1 == pytest.approx(d2, abs=1e-15) and p1 == pytest.approx(p2, rel=1e-12, abs=1e-15)
