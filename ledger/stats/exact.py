@@ -54,10 +54,32 @@ def _trim(lo: int, pmf: np.ndarray) -> tuple[int, np.ndarray]:
     return lo + int(keep[0]), pmf[keep[0]:keep[-1] + 1]
 
 
+Crossing = Callable[["np.ndarray", float], "np.ndarray"]
+
+
+def _crossing(alpha: np.ndarray, d_a: np.ndarray, beta: np.ndarray, d_b: np.ndarray, t: float) -> np.ndarray:
+    """The real j with beta / (d_b - j) - alpha / (d_a + j) = t, -d_a < j < d_b: the root of
+    t j^2 + (alpha + beta + t (d_a - d_b)) j + (beta d_a - alpha d_b - t d_a d_b) = 0 in that
+    interval (NaN where there is none). Both precision and F1 of two runs take this form in j."""
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        b = alpha + beta + t * (d_a - d_b)
+        c = beta * d_a - alpha * d_b - t * d_a * d_b
+        if abs(t) < 1e-15:
+            return -c / b
+        root = np.sqrt(b * b - 4 * t * c)
+        low, high = (-b - root) / (2 * t), (-b + root) / (2 * t)
+        inside = (low > -d_a) & (low < d_b)
+        return np.where(inside, low, high)
+
+
 def two_sided_tail(lo_i: int, pmf_i: np.ndarray, lo_j: int, pmf_j: np.ndarray, stat: Statistic,
-                   observed: float) -> float:
+                   observed: float, crossing: Crossing | None = None) -> float:
     """P(|T| >= |observed|) for T = stat(i, j), i = lo_i + I, j = lo_j + J with I, J independent
-    with probabilities ``pmf_i``, ``pmf_j``; ``stat`` must not decrease in j."""
+    with probabilities ``pmf_i``, ``pmf_j``; ``stat`` must not decrease in j. ``crossing(i, t)``,
+    when given, estimates the j where T crosses t: checked (and corrected by a step) before use,
+    with bisection where it does not hold."""
     import numpy as np
 
     t = abs(observed)
@@ -75,8 +97,18 @@ def two_sided_tail(lo_i: int, pmf_i: np.ndarray, lo_j: int, pmf_j: np.ndarray, s
     sf = np.concatenate([np.cumsum(pmf_j[::-1])[::-1], [0.0]])  # sf[k] = P(J >= k)
     cdf = np.concatenate([[0.0], np.cumsum(pmf_j)])  # cdf[k] = P(J < k)
 
+    def meets(k: np.ndarray, bound: float, strict: bool) -> np.ndarray:
+        """stat >= bound (> if strict) at J = k, for 0 <= k < top (False at k = top)."""
+        value = stat(i, lo_j + np.minimum(k, top - 1).astype(np.float64))
+        return (k < top) & (value > bound if strict else value >= bound)
+
     def first_at_least(bound: float, strict: bool) -> np.ndarray:
         """For each i, the smallest J with stat >= bound (> bound if strict); top if none."""
+        if crossing is not None:
+            guess = np.nan_to_num(crossing(i, bound) - lo_j, nan=0.0, posinf=float(top), neginf=0.0)
+            k = np.clip(np.ceil(guess - 1e-9), 0, top).astype(np.int64)
+            if np.all(((k == top) | meets(k, bound, strict)) & ((k == 0) | ~meets(k - 1, bound, strict))):
+                return k
         lo = np.zeros(i.size, dtype=np.int64)
         hi = np.full(i.size, top, dtype=np.int64)
         while True:
@@ -145,8 +177,14 @@ def paired_test(counts: PairedCounts, metric: str) -> tuple[float, float]:
         tp_a, p_a, tp_b, p_b = counts.sides(i, j)
         return _metric(metric, tp_b, p_b, pos) - _metric(metric, tp_a, p_a, pos)
 
+    def crossing(i: np.ndarray, t: float) -> np.ndarray:
+        tp_a, _, tp_b, _ = counts.sides(i, np.zeros(1))
+        scale, extra = (1.0, 0.0) if metric == "precision" else (2.0, pos)
+        return _crossing(scale * tp_a, counts.both_pred + i + extra, scale * tp_b,
+                         counts.both_pred + (x - i) + f + extra, t)
+
     observed = float(stat(np.array([float(counts.a_only_tp)]), np.array([float(counts.a_only_fp)]))[0])
-    return observed, two_sided_tail(0, binom_half_pmf(x), 0, binom_half_pmf(f), stat, observed)
+    return observed, two_sided_tail(0, binom_half_pmf(x), 0, binom_half_pmf(f), stat, observed, crossing)
 
 
 def independent_test(counts: IndependentCounts, metric: str) -> tuple[float, float]:
@@ -165,8 +203,13 @@ def independent_test(counts: IndependentCounts, metric: str) -> tuple[float, flo
         b = _metric(metric, kt - i, (kt - i) + (kf - j), float(c.positives_b))
         return b - a
 
+    def crossing(i: np.ndarray, t: float) -> np.ndarray:
+        scale = 1.0 if metric == "precision" else 2.0
+        extra_a, extra_b = (0.0, 0.0) if metric == "precision" else (float(c.positives_a), float(c.positives_b))
+        return _crossing(scale * i, i + extra_a, scale * (kt - i), (kt - i) + kf + extra_b, t)
+
     observed = float(stat(np.array([float(c.tp_a)]), np.array([float(c.pred_a - c.tp_a)]))[0])
-    return observed, two_sided_tail(lo_i, pmf_i, lo_j, pmf_j, stat, observed)
+    return observed, two_sided_tail(lo_i, pmf_i, lo_j, pmf_j, stat, observed, crossing)
 
 
 def paired_tests(counts: list[PairedCounts], metric: str) -> list[tuple[float, float]]:

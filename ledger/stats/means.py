@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..frozen import Frozen
@@ -26,8 +25,7 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class WelchResult:
+class WelchResult(Frozen):
     """Welch's t-test of mean(b) - mean(a) (the sign convention of ``ttest_ind(b, a)``)."""
 
     n_a: int
@@ -44,7 +42,7 @@ class WelchResult:
     hedges_g: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: finite_or_none(v) for k, v in asdict(self).items()}
+        return {k: finite_or_none(v) for k, v in self._asdict().items()}
 
 
 def _mean_var(values: Sequence[float] | np.ndarray) -> tuple[int, float, float]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..frozen import Frozen
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
 REL_ERR = 1 + 1e-7
 
 
-@dataclass(frozen=True)
-class McNemarResult:
+class McNemarResult(Frozen):
     """Exact McNemar test: ``b`` = right in A only, ``c`` = right in B only."""
 
     b: int
@@ -33,7 +31,7 @@ class McNemarResult:
     p_value: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 _EXACT_LIMIT = 20_000

@@ -290,3 +290,25 @@ def test_batched_exact_tests_are_the_single_ones(metric: str) -> None:
     for (d1, p1), c in zip(X.paired_tests(counts, metric), counts, strict=True):
         d2, p2 = X.paired_test(c, metric)
         assert d1 == pytest.approx(d2, abs=1e-15) and p1 == pytest.approx(p2, rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 100_000), metric=st.sampled_from(["f1", "precision"]), paired_design=st.booleans())
+def test_estimated_crossing_agrees_with_bisection(seed: int, metric: str, paired_design: bool) -> None:
+    """Large supports: the closed-form crossing (checked before use) gives the bisection's p."""
+    import unittest.mock
+
+    rng = np.random.default_rng(seed)
+    v = [int(x) for x in rng.integers(0, 400, 8)]
+    if paired_design:
+        counts: object = X.PairedCounts(v[0], v[0] + v[1], v[2], v[3], v[4], v[5], v[0] + v[2] + v[4] + v[6])
+        test = X.paired_test
+    else:
+        counts = X.IndependentCounts(v[0], v[0] + v[1], v[0] + v[2], v[0] + v[1] + v[2] + v[6] + 1,
+                                     v[3], v[3] + v[4], v[3] + v[5], v[3] + v[4] + v[5] + v[7] + 1)
+        test = X.independent_test  # type: ignore[assignment]
+    with unittest.mock.patch.object(X, "GRID", 0):
+        fast = test(counts, metric)  # type: ignore[arg-type]
+        with unittest.mock.patch.object(X, "_crossing", lambda *a: np.full(np.shape(a[0]), np.nan)):
+            slow = test(counts, metric)  # type: ignore[arg-type]
+    assert fast[0] == slow[0] and fast[1] == pytest.approx(slow[1], rel=1e-12, abs=1e-300)
