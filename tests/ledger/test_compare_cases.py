@@ -304,3 +304,19 @@ def test_no_decision_says_how_many_records_and_what_they_cost(ledger: Ledger) ->
     assert {n.basis for n in advice.needed} == {"observed change", "--min-effect"}
     text = c.render_text()
     assert "to decide:" in text and "records per run" in text and "to run both sides" in text
+
+
+# ---- the acceptance case of issue 10, with its own numbers ------------------------------------------
+
+
+def test_hidden_rare_class_regression_94_to_97_is_flagged(ledger: Ledger) -> None:
+    """Accuracy .94 -> .97 while the rare class's recall falls .80 -> .50, 1,000 paired records."""
+    a = add(ledger, audit_records(n=1000, positives=50, caught=40, false_pos=50))
+    b = add(ledger, audit_records(n=1000, positives=50, caught=25, false_pos=5))
+    c = compare_runs(ledger, [a], [b], CompareOptions(volume=1_000_000))
+    assert (c.metrics["accuracy"].a, c.metrics["accuracy"].b) == (pytest.approx(0.94), pytest.approx(0.97))
+    flag = next(f for f in c.flags if f.class_name == "wrong" and f.metric == "recall")
+    assert flag.kind == "hidden_regression" and flag.is_regression
+    assert flag.test is not None and flag.test.p_value == pytest.approx(ss.binomtest(0, 15).pvalue)
+    assert flag.projected is not None and flag.projected["missed"] == pytest.approx(15_000)
+    assert c.verdict.decision in ("REVIEW", "ROLLBACK") and c.fails
