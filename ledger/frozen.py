@@ -28,6 +28,9 @@ class Frozen:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
+        if not kwargs and len(args) == len(fields):  # the common case, in one C-level call
+            self.__dict__.update(zip(fields, args, strict=True))
+            return
         if len(args) > len(fields):
             raise TypeError(f"{type(self).__name__}() takes {len(fields)} arguments ({len(args)} given)")
         values = dict(zip(fields, args, strict=False))
@@ -40,7 +43,7 @@ class Frozen:
                 if name not in self._defaults:
                     raise TypeError(f"{type(self).__name__}() missing argument {name!r}")
                 values[name] = self._defaults[name]
-            object.__setattr__(self, name, values[name])
+        self.__dict__.update((name, values[name]) for name in fields)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable: cannot set {name!r}")

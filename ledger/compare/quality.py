@@ -6,8 +6,9 @@
   intervals for the proportions of independent single runs (accuracy, the class's recall and
   precision), printed only where the calibration benchmark shows they cover (``docs/statistics.md``):
   ``BCA_MIN_COUNT`` records and predictions behind the metric on each side and, paired,
-  ``BCA_MIN_DISCORDANT`` records whose outcome differs between the runs; ``SCORE_MIN_COUNT`` trials
-  for a score interval. Below that, ``ci_withheld`` says why.
+  ``BCA_MIN_DISCORDANT`` records whose outcome differs between the runs, and for a proportion
+  ``BCA_MIN_OUTCOMES`` of its rarer outcome; ``SCORE_MIN_COUNT`` trials for a score interval. Below
+  that, ``ci_withheld`` says why.
 * The headline test is a permutation test of "A and B are the same system": exact for one class's
   F1 of single runs (:mod:`ledger.stats.exact`), Monte Carlo otherwise. It needs no minimum
   information to hold its level; with few records that differ it simply cannot reach alpha, and
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 BCA_MIN_COUNT = 20  # records (and predictions) behind a metric, each side, for a bootstrap interval
 BCA_MIN_DISCORDANT = 20  # paired: records whose outcome differs between the runs
-SCORE_MIN_COUNT = 10  # trials on each side for a score interval of a proportion
+BCA_MIN_OUTCOMES = 10  # accuracy, recall, precision, F1: the rarer of their two outcomes, each side
+SCORE_MIN_COUNT = 30  # trials on each side for a score interval of a proportion
 NULL_PERMUTATIONS = 200  # permutations that estimate the headline's spread when nothing changed
 PERMUTATION_REF = "Good (2005), Permutation, Parametric and Bootstrap Tests of Hypotheses; Phipson & Smyth (2010)"
 BCA_REF = "Efron (1987); DiCiccio & Efron (1996)"
@@ -141,18 +143,22 @@ def _information(built: Built, positive: int | None) -> Information:
     labelled = (sums[0][0][0] > 1e-12) | (sums[1][0][0] > 1e-12)  # classes in the labels of either side
     averaged = labelled | (sums[0][1][0] > 1e-12) | (sums[1][1][0] > 1e-12)  # ... or in the predictions
     dens: list[dict[str, float]] = []
-    for support, predicted in ((x[0][0], x[1][0]) for x in sums):
+    for support, predicted, hits in ((x[0][0], x[1][0], x[2][0]) for x in sums):
         # an average over classes is only as informative as its least seen class on each side
         per_class = np.minimum(support, predicted)
-        d = {"accuracy": float(support.sum()),
+        correct = float(hits.sum())
+        d = {"accuracy": float(support.sum()), "accuracy_outcomes": min(correct, float(support.sum()) - correct),
              "balanced_accuracy": float(support[labelled].min()) if labelled.any() else 0.0,
              **dict.fromkeys(("mcc", "macro_f1", "weighted_f1"),
                              float(per_class[averaged].min()) if averaged.any() else 0.0)}
         if positive is None:
             d.update(dict.fromkeys(POSITIVE_METRICS, d["macro_f1"]))
         else:
-            pos, pred = float(support[positive]), float(predicted[positive])
-            d.update(precision=min(pos, pred), recall=pos, f1=min(pos, pred), positives=pos, predicted=pred)
+            pos, pred, tp = float(support[positive]), float(predicted[positive]), float(hits[positive])
+            d.update(precision=min(pos, pred), recall=pos, f1=min(pos, pred), positives=pos, predicted=pred,
+                     # the smaller of the two outcomes each proportion counts: near 0 or 1, too few of one
+                     precision_outcomes=min(tp, pred - tp), recall_outcomes=min(tp, pos - tp),
+                     f1_outcomes=min(tp, pred + pos - 2 * tp))
         dens.append(d)
     denominators = {k: (dens[0][k], dens[1][k]) for k in dens[0]}
     discordant: dict[str, float] = {}
@@ -179,6 +185,10 @@ def _withheld(name: str, info: Information, paired: bool, floor: int = BCA_MIN_C
     low = min(info.denominators[name])
     if low < floor:
         return f"fewer than {floor} {_WHAT.get(name, 'records or predictions in the least seen class')} on a side ({low:g})"
+    outcomes = info.denominators.get(f"{name}_outcomes")
+    if outcomes is not None and min(outcomes) < BCA_MIN_OUTCOMES:
+        return (f"fewer than {BCA_MIN_OUTCOMES} of one outcome on a side ({min(outcomes):g}: "
+                "a proportion this near 0 or 1 needs more records)")
     if paired and info.discordant[name] < BCA_MIN_DISCORDANT:
         return f"fewer than {BCA_MIN_DISCORDANT} records differ between the runs ({info.discordant[name]:g})"
     return None
