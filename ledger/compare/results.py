@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..frozen import Frozen
@@ -66,7 +66,8 @@ class TestResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def with_holm(self, p_holm: float, family: str) -> TestResult:
-        return replace(self, p_holm=p_holm, family=family)
+        return TestResult(self.name, self.metric, self.statistic, self.p_value, self.method, self.reference,
+                          self.df, self.estimate, p_holm, family, self.extra)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "metric": self.metric, "statistic": self.statistic,
