@@ -184,10 +184,16 @@ def _curve(flag_space: np.ndarray, y: np.ndarray) -> _Curve:
     """Counts flagged at each distinct threshold, strictest first (scored records only)."""
     import numpy as np
 
-    uniq, inverse = np.unique(flag_space, return_inverse=True)  # ascending
-    pos_per = np.bincount(inverse.ravel(), weights=y.astype(np.float64), minlength=uniq.size)
-    cnt_per = np.bincount(inverse.ravel(), minlength=uniq.size)
-    return _Curve(uniq[::-1], np.cumsum(pos_per[::-1]).astype(np.int64), np.cumsum(cnt_per[::-1]).astype(np.int64))
+    order = np.argsort(-flag_space)
+    return _sorted_curve(flag_space[order], y[order])
+
+
+def _sorted_curve(values: np.ndarray, y: np.ndarray) -> _Curve:
+    """:func:`_curve` of flag scores already sorted from the highest (one pass, no sort)."""
+    import numpy as np
+
+    last = np.flatnonzero(np.concatenate([values[1:] != values[:-1], [True]])) if values.size else np.zeros(0, int)
+    return _Curve(values[last], np.cumsum(y)[last].astype(np.int64), (last + 1).astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -231,7 +237,7 @@ def sweep_run(
     _check_args(run, score, fp_cost, fn_cost, max_block_rate, min_recall, direction, folds)
     positive = run.positive_label
     assert positive is not None
-    out = load_outcomes(ledger, run_id, numeric=[f"scores.{score}"])
+    out = load_outcomes(ledger, run_id, numeric=[f"scores.{score}"], ids=False)
     if f"scores.{score}" not in out.numeric:
         names = score_names(ledger, run_id)
         raise UsageError(f"no record of run {run_id} has score {score!r} (scores recorded: {', '.join(names) or 'none'})")
@@ -322,13 +328,15 @@ def _cross_validate(flag_space: np.ndarray, y: np.ndarray, rule: _Rule, folds: i
     scored = ~np.isnan(flag_space)
     flagged_all = np.zeros(y.size, dtype=bool)
     chosen: list[float | None] = []
+    order = np.flatnonzero(scored)[np.argsort(-flag_space[scored])]  # one sort for every fold
+    ranked, ranked_y, ranked_fold = flag_space[order], y[order], fold[order]
     for f in range(k):
         train, test = fold != f, fold == f
-        fit = train & scored
+        fit = ranked_fold != f
         if not fit.any():
             chosen.append(None)
             continue
-        c = _curve(flag_space[fit], y[fit])
+        c = _sorted_curve(ranked[fit], ranked_y[fit])
         try:
             i = rule.choose(c, int(y[train].sum()), int(train.sum()))
         except LookupError:
