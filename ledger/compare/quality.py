@@ -247,7 +247,7 @@ def _score_intervals(m: Matched, positive: int | None, alpha: float) -> dict[str
 
 
 def _exact_headline(m: Matched, positive: int, paired: bool) -> tuple[float, float, str] | None:
-    """(B - A, p, what was counted) of the positive class's F1 by the exact test, when it applies
+    """(B - A, p, how the arrangements were made) of the positive class's F1 by the exact test, when it applies
     (single runs; paired runs labelling every record alike)."""
     import numpy as np
 
@@ -264,7 +264,8 @@ def _exact_headline(m: Matched, positive: int, paired: bool) -> tuple[float, flo
                                 int((only_a & ~truth).sum()), int((only_b & truth).sum()),
                                 int((only_b & ~truth).sum()), int(truth.sum()))
         delta, p = X.paired_test(counts, "f1")
-        return delta, p, f"{int(only_a.sum() + only_b.sum()):,} records predicted as the class by one run only"
+        return delta, p, (f"paired: the {int(only_a.sum() + only_b.sum()):,} records predicted as the class by one "
+                          "run only, each swapped between the runs with probability 1/2; every arrangement counted")
 
     def side(s: object) -> tuple[int, int, int, int]:
         label, pred = s.label[:, 0], s.prediction[:, 0]  # type: ignore[attr-defined]
@@ -272,7 +273,7 @@ def _exact_headline(m: Matched, positive: int, paired: bool) -> tuple[float, flo
         return int((t & q).sum()), int(q.sum()), int(t.sum()), int(label.size)
 
     delta, p = X.independent_test(X.IndependentCounts(*side(a), *side(b)), "f1")
-    return delta, p, "every arrangement of each label's records between the runs"
+    return delta, p, "independent samples: each label's records re-dealt between the runs; every arrangement counted"
 
 
 def _headline_test(built: Built, m: Matched, positive: int | None, observed: float, head: str,
@@ -282,11 +283,9 @@ def _headline_test(built: Built, m: Matched, positive: int | None, observed: flo
     clusters = "" if m.a.single and m.b.single else "; records are clusters (each record's outcome averaged over a side's runs)"
     exact = _exact_headline(m, positive, built.paired) if positive is not None else None
     if exact is not None:
-        delta, p, counted = exact
-        how = "paired: each such record's two predictions swapped between the runs with probability 1/2" if built.paired \
-            else "independent samples: each label's records re-dealt between the runs"
+        delta, p, how = exact
         return TestResult("permutation", "f1", delta, p,
-                          f"exact permutation test of the {head} difference ({how}; {counted}){clusters}",
+                          f"exact permutation test of the {head} difference ({how}){clusters}",
                           PERMUTATION_REF, estimate=delta, extra={"exact": True, "resamples": None})
     metric = R.metric_fn("f1", positive)
     rng = np.random.default_rng([opts.seed, 2])
