@@ -58,3 +58,12 @@ class IntegrityFailure(LedgerError):
 
 class UsageError(LedgerError):
     """Bad arguments to a command (unknown score, empty group, bad expression...)."""
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error (a file that cannot be read or written, a full
+    disk, a path too long): what the system said, on which path, and what to check."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = f": {' -> '.join(paths)}" if paths else ""
+    return LedgerError(f"{reason}{where} (check the path, its permissions and the free space)").message

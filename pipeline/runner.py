@@ -258,6 +258,7 @@ def _one_run(
         caveats = (caveats + f"; partial: {finished} of {len(records)} records").lstrip("; ")
     run = ledger.append(RunInput(
         experiment=cfg.run.experiment,
+        variant=path.stem,  # the config names the variant (what was changed)
         hypothesis=hypothesis,
         notes=f"config {path.name}" + (f" ({cfg.run.name})" if cfg.run.name else ""),
         caveats=caveats,

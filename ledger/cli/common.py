@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ..errors import LedgerError
+from ..errors import LedgerError, os_error_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def handle_errors(func: F) -> F:
-    """Turn domain and database errors into one stderr line and an exit code."""
+    """Turn domain, database and operating-system errors into one stderr line and an exit code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -65,6 +65,8 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
+        except OSError as exc:  # after BrokenPipeError, which is one
+            raise fail(os_error_message(exc), 2) from None
 
     return wrapper  # type: ignore[return-value]
 

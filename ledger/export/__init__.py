@@ -176,13 +176,18 @@ def export(
     check_target(fmt, target, force)
     selected = select_runs(ledger, runs, experiment)
     write = _writer(fmt)
-    files = AtomicFiles(output_paths(fmt, target))
     try:
-        write(ledger, selected, files.temps, Redactor(), experiment=experiment,
-              whole_ledger=runs is None and experiment is None)
-        files.commit()
-    finally:
-        files.discard()
+        files = AtomicFiles(output_paths(fmt, target))
+        try:
+            write(ledger, selected, files.temps, Redactor(), experiment=experiment,
+                  whole_ledger=runs is None and experiment is None)
+            files.commit()
+        finally:
+            files.discard()
+    except OSError as exc:  # the temporary file's name would only confuse: name the target
+        reason = exc.strerror or str(exc)
+        raise LedgerError(f"cannot write {target.absolute()}: {reason}; choose a folder you can write "
+                          "to (and check the free space)") from exc
     return target
 
 
