@@ -48,7 +48,7 @@ def log(
     """
     import tempfile
 
-    from ..document import read_documents, to_run_input
+    from ..document import read_documents, read_evalsets, to_run_input
 
     path = db_path(db)
     with Ledger(path) as ledger:
@@ -80,6 +80,16 @@ def log(
 
         for where, doc in docs:
             to_run_input(doc, where, resolve_or_pending)
+        sets = [(where, s) for file in files if str(file) != "-" for where, s in read_evalsets(file)]
+        if sets:
+            from ..evalsets import EvalRecords
+
+            parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
+            for s, recs in parsed:
+                stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
+                                            source=s.get("source") if isinstance(s.get("source"), dict) else None)
+                if not as_json:
+                    print(f"evaluation set {stored.name}: {stored.record_count} records")
         appended = []
         for where, doc in docs:
             run = ledger.append(to_run_input(doc, where, resolve))
