@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .render import a_or_an
 
 if TYPE_CHECKING:
     from .records import Records
@@ -176,7 +177,7 @@ def find_cases(
         for run_id in ids:
             run = ledger.get(run_id)
             if run.kind != "run":
-                raise UsageError(f"row {run_id} is a {run.kind}, not a run; cases come from runs")
+                raise UsageError(f"row {run_id} is {a_or_an(run.kind)}, not a run; cases come from runs")
             loaded.append(ledger.records(run_id))
         sides.append(loaded)
     a_recs, b_recs = sides

@@ -68,10 +68,17 @@ HEADLINE = ("accuracy", "precision", "recall", "f1")
 _TOO_DEEP = "JSON nested too deeply to read (over ~1,000 levels); a run document is a few levels deep"
 
 
+_NOT_DOCUMENTS = frozenset((".csv", ".tsv", ".xlsx", ".xls", ".parquet"))
+
+
 def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (where, run object) for each run in the file; ``where`` names file and line/index."""
     if not path.exists():
         raise LedgerError(f"{path}: no such file")
+    if path.suffix.lower() in _NOT_DOCUMENTS:
+        raise InvalidRun(f"{path}: `ledger log` reads run documents (JSON or JSONL, as `ledger export -f json` "
+                         f"writes them), not {path.suffix.lower()[1:].upper()}; records to evaluate on become an "
+                         "evaluation set with `ledger evalset create FILE`")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -50,6 +50,11 @@ def fmt_delta(value: float | None, digits: int = 3) -> str:
     return f"{value:+.{digits}f}"
 
 
+def a_or_an(word: str) -> str:
+    """``analysis`` -> ``an analysis``, ``decision`` -> ``a decision``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def truncate(text: str, width: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import UsageError
+from .render import a_or_an
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +101,7 @@ def sweep_defaults(ledger: Ledger, run_id: int) -> SweepDefaults:
 
     run = ledger.get(run_id)
     if run.kind != "run":
-        raise UsageError(f"row {run_id} is {'an' if run.kind[0] in 'aeiou' else 'a'} {run.kind}; sweep a run")
+        raise UsageError(f"row {run_id} is {a_or_an(run.kind)}; sweep a run")
     columns = {name: (kind, data) for name, kind, data in ledger.record_columns(run_id)}
     scores = sorted(name[7:] for name in columns if name.startswith("scores."))
     if not scores:

@@ -92,8 +92,11 @@ def log(
                     print(f"evaluation set {stored.name}: {stored.record_count} records")
         appended = []
         for where, doc in docs:
+            stored = resolve(doc["uid"]) if isinstance(doc.get("uid"), str) else None
             run = ledger.append(to_run_input(doc, where, resolve))
             appended.append(run)
+            if stored is not None:
+                print(f"{where}: already stored as run {run.id} (same uid): not appended again", file=sys.stderr)
             if not as_json:
                 print(f"{run.id}\t{run.experiment}\t{run.record_count} records\t{run.status}")
     if as_json:
@@ -129,9 +132,8 @@ def ls(
             truncate(r["experiment"], 18),
             r["hypothesis"],
             r["sample_size"],
-            fmt_ratio(r["precision"]),
-            fmt_ratio(r["recall"]),
-            fmt_ratio(r["f1"]),
+            # a failed or cancelled run's metrics describe no finished run
+            *(fmt_ratio(r[k] if r["status"] == "ok" else None) for k in ("precision", "recall", "f1")),
             fmt_usd(r["cost_per_record_usd"]),
             fmt_seconds(r["time_per_record_s"]),
             r["status"],
@@ -140,6 +142,15 @@ def ls(
     ]
     headers = ["id", "time (UTC)", "experiment", "hypothesis", "n", "P", "R", "F1", "$/rec", "t/rec", "status"]
     print(table(headers, body, align="rllllrrrrrrl"[:11].replace("l", "l"), flex=3).replace("\r", ""))
+
+
+def _csv_number(value: float) -> int | float | str:
+    """``344.0`` -> ``344``, ``0.0006219999999999999`` -> ``0.000622`` (12 significant digits: what
+    float arithmetic left behind is not data), NaN -> empty."""
+    if value != value:
+        return ""
+    # a number, not text: the CSV writer prints its shortest form and no formula guard applies
+    return int(value) if value.is_integer() and abs(value) < 2**53 else float(f"{value:.12g}")
 
 
 def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:
@@ -188,6 +199,7 @@ def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:
 
 def _show_variant(ledger: Ledger, spec: str) -> str | None:
     """The variant view of ``ledger show v3`` (None when ``spec`` names no variant)."""
+    from ..show_text import replicate_text
     from ..specs import find_variant
     from ..variants import summarize
 
@@ -214,116 +226,10 @@ def _show_variant(ledger: Ledger, spec: str) -> str | None:
     if first.prompts:
         lines.append("prompts: " + ", ".join(f"{k} ({sha[:12]})" for k, sha in first.prompts.items()))
     body = [[r.id, r.status, "-" if r.evalset_id is None else names.get(r.evalset_id, r.evalset_id),
-             _replicate_text(r), r.sample_size, fmt_ratio(r.precision), fmt_ratio(r.recall), fmt_ratio(r.f1),
+             replicate_text(r), r.sample_size, fmt_ratio(r.precision), fmt_ratio(r.recall), fmt_ratio(r.f1),
              fmt_usd(r.cost_per_record_usd), r.created_at[:16].replace("T", " ")] for r in runs]
     lines.append(table(["run", "status", "eval set", "repeat", "n", "P", "R", "F1", "$/rec", "time (UTC)"],
                        body, "rllrrrrrrl"))
-    return "\n".join(lines)
-
-
-def _replicate_text(run: Any) -> str:
-    rep = run.replicate or {}
-    text = f"{int(rep['index']) + 1}/{rep['of']}" if "index" in rep and "of" in rep else "-"
-    if "seed" in rep:
-        text += f" seed {rep['seed']}"
-    return text
-
-
-def _show_text(ledger: Ledger, run_id: int) -> str:
-    run = ledger.get(run_id)
-    lines = [f"run {run.id} ({run.kind}) · {run.experiment} · {run.status} · {run.created_at}"]
-    if run.error:
-        lines.append(f"error: {run.error}")
-    if run.hypothesis:
-        lines.append(f"hypothesis: {run.hypothesis}")
-    if run.notes:
-        lines.append(f"notes: {run.notes}")
-    if run.caveats:
-        lines.append(f"caveats: {run.caveats}")
-    if run.refs:
-        lines.append(f"concerns runs: {', '.join(map(str, run.refs))}")
-    if run.body:
-        import json
-
-        lines.append(f"body: {json.dumps(run.body, ensure_ascii=False)}")
-    parent = f"run {run.parent_id}" if run.parent_id else "none"
-    lines.append(f"parent: {parent}")
-    if run.kind == "run":
-        variant = ledger.variant_of(run)
-        if variant is not None:
-            rep = _replicate_text(run)
-            lines.append(f"variant: {variant.label} (run {variant.run_ids.index(run.id) + 1} of "
-                         f"{len(variant.run_ids)}" + ("" if rep == "-" else f"; repeat {rep}") + ")")
-    if run.evalset_id is not None:
-        es = ledger.evalset(run.evalset_id)
-        lines.append(f"evaluation set: {es.name} ({es.record_count:,} records, digest {es.digest[:12]})")
-    if run.params_diff or run.prompts_diff:
-        lines.append("changed vs parent:")
-        for key, change in run.params_diff.items():
-            lines.append(f"  {key}: {change['from']!r} -> {change['to']!r}")
-        for key, change in run.prompts_diff.items():
-            a = (change["from"] or "none")[:12]
-            b = (change["to"] or "none")[:12]
-            lines.append(f"  prompt {key}: {a} -> {b}")
-    elif run.parent_id:
-        lines.append("changed vs parent: nothing in params or prompts")
-    if run.dataset:
-        lines.append("dataset: " + ", ".join(f"{k}={v}" for k, v in run.dataset.items()))
-    if run.code:
-        dirty = " (dirty)" if run.code.get("dirty") else ""
-        lines.append(f"code: {run.code.get('commit', '?')}{dirty}")
-    m = run.metrics
-    lines.append(f"sample size: {run.sample_size}  records: {run.record_count}")
-    if m:
-        head = f"positive class {run.positive_label!r}" if run.positive_label else "macro average"
-        lines.append(
-            f"metrics ({head}): precision {fmt_ratio(run.precision)}  recall {fmt_ratio(run.recall)}  "
-            f"F1 {fmt_ratio(run.f1)}  accuracy {fmt_ratio(run.accuracy)}  "
-            f"balanced accuracy {fmt_ratio(m.get('balanced_accuracy'))}  MCC {fmt_ratio(m.get('mcc'))}"
-        )
-        lines.append(
-            f"majority-class baseline accuracy: {fmt_ratio(m.get('majority_baseline_accuracy'))} "
-            f"({m.get('majority_class')!r})"
-        )
-        classes = m.get("classes", {})
-        rows = [
-            [c, fmt_ratio(v["precision"]), fmt_ratio(v["recall"]), fmt_ratio(v["f1"]), v["support"], v["predicted"]]
-            for c, v in sorted(classes.items(), key=lambda kv: -kv[1]["support"])[:20]
-        ]
-        lines.append(table(["class", "precision", "recall", "F1", "support", "predicted"], rows, "lrrrrr"))
-        if len(classes) > 20:
-            lines.append(f"... and {len(classes) - 20} more classes (--json has them all)")
-    if run.reported_metrics:
-        lines.append("reported metrics (given by the caller, not computed): "
-                     + ", ".join(f"{k}={v:g}" for k, v in run.reported_metrics.items()))
-    c = run.cost
-    if c:
-        billing = c.get("billing", "unspecified")
-        lines.append(
-            f"cost: total {fmt_usd(c.get('total_usd'))}, per record {fmt_usd(c.get('per_record_usd'))}, "
-            f"tokens in {c.get('input_tokens', '-')} out {c.get('output_tokens', '-')} ({billing}"
-            + (f", model {c['model']}" if c.get("model") else "") + ")"
-        )
-    t = run.timing
-    if t:
-        parts = []
-        if "wall_s" in t:
-            parts.append(f"wall {fmt_seconds(t['wall_s'])}")
-        if "per_record_s" in t:
-            parts.append(f"per record {fmt_seconds(t['per_record_s'])}")
-        if "per_record_ms" in t:
-            p = t["per_record_ms"]
-            parts.append(
-                f"latency p50 {fmt_seconds(p['p50'] / 1000)} p95 {fmt_seconds(p['p95'] / 1000)} "
-                f"p99 {fmt_seconds(p['p99'] / 1000)}"
-            )
-        lines.append("time: " + ", ".join(parts))
-        for stage, values in (t.get("stages") or {}).items():
-            lines.append(f"  stage {stage}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in values.items()))
-    env = run.environment
-    if env:
-        lines.append(f"environment: Python {env.get('python')} on {env.get('machine')}, SQLite {env.get('sqlite')}")
-    lines.append(f"hash: {run.hash}  prev: {run.prev_hash[:16]}")
     return "\n".join(lines)
 
 
@@ -360,7 +266,9 @@ def show(
                 out["records"] = ledger.records(rid).rows()
             print_json(out)
         else:
-            print(_show_text(ledger, rid))
+            from ..show_text import row_text
+
+            print(row_text(ledger, rid))
 
 
 @handle_errors
@@ -396,7 +304,7 @@ def records(
         cells: list[Any] = [recs.ids[i], recs.labels[i], recs.predictions[i]]
         if recs.strata is not None:
             cells.append(recs.strata[i] or "")
-        cells.extend("" if recs.numeric[n][i] != recs.numeric[n][i] else recs.numeric[n][i] for n in names)
+        cells.extend(_csv_number(recs.numeric[n][i]) for n in names)
         writer.writerow([neutralize(v) for v in cells])
 
 
@@ -432,7 +340,9 @@ def verify(
             print("verified:        the chain, every records digest and every prompt hash match")
     if problems:
         first = f"run {report.first_bad_run}" if report.first_bad_run is not None else "the ledger"
-        raise IntegrityFailure(f"verification failed at {first}: {problems[0]}")
+        # the problems are listed above (or in the JSON): the error line does not repeat them
+        raise IntegrityFailure(f"verification failed at {first}: {len(problems)} problem(s)"
+                               + (" (see the JSON)" if as_json else ", listed above"))
 
 
 def _check_expected_head(ledger: Ledger, spec: str) -> list[str]:
