@@ -92,10 +92,10 @@ def log(
                     print(f"evaluation set {stored.name}: {stored.record_count} records")
         appended = []
         for where, doc in docs:
-            stored = resolve(doc["uid"]) if isinstance(doc.get("uid"), str) else None
+            known = resolve(doc["uid"]) if isinstance(doc.get("uid"), str) else None
             run = ledger.append(to_run_input(doc, where, resolve))
             appended.append(run)
-            if stored is not None:
+            if known is not None:
                 print(f"{where}: already stored as run {run.id} (same uid): not appended again", file=sys.stderr)
             if not as_json:
                 print(f"{run.id}\t{run.experiment}\t{run.record_count} records\t{run.status}")
@@ -339,10 +339,15 @@ def verify(
         if not problems:
             print("verified:        the chain, every records digest and every prompt hash match")
     if problems:
-        first = f"run {report.first_bad_run}" if report.first_bad_run is not None else "the ledger"
+        if report.first_bad_run is not None:
+            first = f"run {report.first_bad_run}"
+        elif len(problems) > len(report.problems):
+            first = "the expected head (an older copy of the ledger, or a rewrite)"
+        else:
+            first = "the ledger"
         # the problems are listed above (or in the JSON): the error line does not repeat them
         raise IntegrityFailure(f"verification failed at {first}: {len(problems)} problem(s)"
-                               + (" (see the JSON)" if as_json else ", listed above"))
+                               + (" in the JSON" if as_json else ", listed above"))
 
 
 def _check_expected_head(ledger: Ledger, spec: str) -> list[str]:
