@@ -12,6 +12,7 @@ from tui.messages import ExportFinished, WorkFailed
 from tui.screens.export import ExportScreen
 from tui.screens.runs import RunsScreen
 
+from .conftest import burst
 from .test_tui_runs import wait_loaded
 
 pytestmark = pytest.mark.anyio
@@ -401,8 +402,10 @@ async def test_decide_about_a_variant_and_see_a_later_run_trip_it(tui_db: Path) 
         assert isinstance(decide, DecideScreen) and decide.target == "1"
         await pilot.press("ctrl+s")  # no reason given: refused, nothing written
         assert "say why" in str(decide.query_one("#decide-status").render())
-        await pilot.press(*"keep baseline", "enter", *"f1 < 0.45", "enter")
+        # Enter moves to the next field as it is read: a burst after it lands there (defect 4)
+        burst(app, [*"keep baseline", "enter", *"f1 < 0.45", "enter"])
         await wait_for(pilot, lambda: decide.decision_id is not None)
+        assert decide.query_one("#why").value == "keep baseline"  # type: ignore[attr-defined]
         with Ledger(tui_db) as led:
             row = led.get(decide.decision_id)  # type: ignore[arg-type]
             assert row.kind == "decision" and row.body["revisit_when"] == "f1 < 0.45"

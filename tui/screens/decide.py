@@ -36,7 +36,7 @@ class DecideScreen(LedgerScreen[int | None]):
         about = f"variant {self.target}" if not self.target[:1].isdigit() else \
             f"run {self.target} (its variant: a decision is about what was changed)"
         yield Header()
-        with Form(id="decide"):
+        with Form(id="decide", submit=("revisit",)):
             yield Static(f"decision about {about} · ctrl+s records", classes="title")
             yield Label("why (what you decided and on what evidence)")
             yield Input(placeholder="e.g. ship rerank v2: F1 +0.04, cost +8%", id="why")
@@ -73,10 +73,6 @@ class DecideScreen(LedgerScreen[int | None]):
         self.query_one("#trips", Panel).show_rows([], [(t,) for t in message.trips],
                                                   empty="no trigger is tripped",
                                                   styles=["red"] * len(message.trips))
-
-    @on(Input.Submitted, "#why")
-    def next_field(self) -> None:
-        self.focus_next()
 
     @on(Button.Pressed, "#record")
     @on(Input.Submitted, "#revisit")

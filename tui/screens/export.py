@@ -53,7 +53,7 @@ class ExportScreen(LedgerScreen[str | None]):
             scope.insert(0, (f"marked runs ({', '.join(map(str, self.selected[:8]))}"
                              + ("…" if len(self.selected) > 8 else "") + ")", "marked"))
         yield Header()
-        with Form(id="export"):
+        with Form(id="export", submit=("path",)):
             yield Static("export for people who do not run ledger · ctrl+s: export", classes="title")
             yield Label("format")
             yield Select([(f, f) for f in FORMATS], value="html", allow_blank=False, id="format")

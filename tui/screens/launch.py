@@ -120,11 +120,6 @@ class LaunchScreen(LedgerScreen[list[int]]):
         self.query_one("#progress", ProgressBar).display = False
         self.query_one("#hypothesis", Input).focus()
 
-    @on(Input.Submitted)
-    def next_field(self) -> None:
-        """Enter in a field moves on, like Tab: only ctrl+s or the Start button starts a run."""
-        self.focus_next()
-
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:
         if self.running:
