@@ -121,10 +121,14 @@ def sweep_defaults(ledger: Ledger, run_id: int) -> SweepDefaults:
     else:
         best = max(fits.values(), key=lambda o: (o.agreement, o.threshold is not None))
         score = best.score
-        how = ("reproduces every prediction" if best.agreement == 1.0
-               else f"reproduces {100 * best.agreement:.1f}% of its predictions")
         at = f" at {best.threshold:.3g}" if best.threshold is not None else ""
-        score_reason = f"the score the run decided on: its threshold{at} {how}"
+        if len(scores) == 1:
+            score_reason = "the only score recorded"
+        elif best.agreement == 1.0:
+            score_reason = f"the score the run decided on: its threshold{at} reproduces every prediction"
+        else:
+            score_reason = (f"the score closest to the run's decisions: its threshold{at} reproduces "
+                            f"{100 * best.agreement:.1f}% of them")
     config = _config_costs(run)
     if earlier is not None:
         fp_cost, fn_cost = float(earlier[0].body.get("fp_cost", 1.0)), float(earlier[0].body.get("fn_cost", 1.0))

@@ -121,7 +121,7 @@ def _samples(ledger: Ledger, a_ids: tuple[int, ...], b_ids: tuple[int, ...], fla
         filters = {"label_class": what[1]} if what[0] == "class" else {"stratum": what[1]}
         sides = []
         for which in ("lost", "gained"):
-            found = find_cases(ledger, a_use, b_use, which=which, limit=CASES_PER_SIDE, **filters)  # type: ignore[arg-type]
+            found = find_cases(ledger, a_use, b_use, which=which, limit=CASES_PER_SIDE, **filters)
             rows = tuple(CaseRow(redactor.text(c.id), redactor.text(c.label), redactor.text(c.stratum or ""),
                                  redactor.text(c.a.prediction), redactor.text(c.b.prediction),
                                  redactor.text(_case_text(c)))

@@ -118,11 +118,11 @@ class CompareScreen(LedgerScreen[None]):
                                                     empty="nothing changed in params, prompts, code or dataset")
         self.query_one("#metrics", Panel).show_rows(["metric", "A", "B", "B − A", "95% interval"], v.metrics,
                                                     right=[1, 2, 3])
-        self.show_chart("#class-chart", v.class_deltas, "per class: B − A of precision (cyan) and recall (orange)")
+        self.show_chart("#class-chart", v.class_deltas, "per class: B − A of precision (teal) and recall (orange); ! flagged")
         self.query_one("#classes", Panel).show_rows(CLASS_HEADERS, v.classes, right=range(1, 11),
                                                     empty="no per-class outcomes")
         self.show_chart("#stratum-chart", v.stratum_deltas,
-                        f"per stratum: B − A of {v.positive_label or 'the headline'} precision (cyan) and recall (orange)")
+                        f"per stratum: B − A of {v.positive_label or 'the headline'} precision (teal) and recall (orange); ! flagged")
         self.query_one("#strata", Panel).show_rows(STRATUM_HEADERS, v.strata, right=range(1, 10),
                                                    empty="the records carry no stratum")
         self.query_one("#funnel", Panel).show_rows(FUNNEL_HEADERS, v.funnel, right=range(1, 5),

@@ -97,5 +97,6 @@ class DeltaBars(PlotextPlot):
         if names:
             plt.multiple_bar(list(names), [list(precision), list(recall)], orientation="horizontal",
                              color=[COLOURS["precision"], COLOURS["recall"]], width=0.3)  # type: ignore[arg-type]
+            plt.vline(0, "white")  # no change
         plt.title(title)
         self.refresh()
