@@ -133,6 +133,20 @@ def mark_cell(run_id: int, marks: Mapping[int, str], alerts: Mapping[int, str]) 
     return (marks.get(run_id) or " ") + ("!" if run_id in alerts else " ")
 
 
+_PLAIN: dict[str, Callable[[RunRow, int], str]] = {
+    "id": lambda r, w: str(r.id),
+    "experiment": lambda r, w: truncate(r.experiment, w),
+    "n": lambda r, w: fmt_count(r.n),
+    "precision": lambda r, w: fmt_ratio(r.precision),
+    "recall": lambda r, w: fmt_ratio(r.recall),
+    "f1": lambda r, w: fmt_ratio(r.f1),
+    "cost": lambda r, w: fmt_usd(r.cost),
+    "time_per_record": lambda r, w: fmt_seconds(r.time_per_record),
+    "status": lambda r, w: STATUS_SHORT.get(r.status, r.status),
+    "time": lambda r, w: r.created_at[5:16].replace("T", " "),
+}
+
+
 def cell(row: RunRow, column: Column, marks: Mapping[int, str], alerts: Mapping[int, str]) -> str:
     key = column.key
     if key == "mark":
@@ -143,19 +157,7 @@ def cell(row: RunRow, column: Column, marks: Mapping[int, str], alerts: Mapping[
         return truncate(prefix + row.hypothesis, column.width)
     if key == "variant":
         return truncate(row.variant_label if column.label == "variant" else row.variant, column.width)
-    values: dict[str, Callable[[], str]] = {
-        "id": lambda: str(row.id),
-        "experiment": lambda: truncate(row.experiment, column.width),
-        "n": lambda: fmt_count(row.n),
-        "precision": lambda: fmt_ratio(row.precision),
-        "recall": lambda: fmt_ratio(row.recall),
-        "f1": lambda: fmt_ratio(row.f1),
-        "cost": lambda: fmt_usd(row.cost),
-        "time_per_record": lambda: fmt_seconds(row.time_per_record),
-        "status": lambda: STATUS_SHORT.get(row.status, row.status),
-        "time": lambda: row.created_at[5:16].replace("T", " "),
-    }
-    return values[key]()
+    return _PLAIN[key](row, column.width)
 
 
 def row_cells(row: RunRow, columns: Sequence[Column], marks: Mapping[int, str],
