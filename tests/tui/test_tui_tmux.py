@@ -61,7 +61,9 @@ def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
     exe = Path(sys.executable).with_name("ledger")
     session = f"ledger-tui-{uuid.uuid4().hex[:8]}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48",
-                    f"cd {tmp_path} && TERM=xterm-256color {exe} tui --db {db} --poll 1; sleep 30"], check=True)
+                    # COLUMNS/LINES (set by other tests in this process) would override the pane's size
+                    f"cd {tmp_path} && env -u COLUMNS -u LINES TERM=xterm-256color {exe} tui --db {db} --poll 1; "
+                    "sleep 30"], check=True)
     try:
         yield Terminal(session), db
     finally:
