@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UsageError
 
 if TYPE_CHECKING:
+    from .model import Run
     from .store import Ledger
 
 KEY = "imported"
@@ -57,3 +58,33 @@ def require_records(ledger: Ledger, run_ids: Iterable[int], what: str) -> None:
             f"run {run_id} was {describe(source)} and has no per-record outcomes; {what} needs "
             f"them (its reported precision and recall are in `ledger show {run_id}`)"
         )
+
+
+def overlay(ledger: Ledger, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """For the imported runs among ``ids``: where they came from and the precision, recall and F1
+    their source reported (what ``ledger ls`` and the report show, labelled as reported)."""
+    wanted = sorted({int(i) for i in ids})
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = ledger.conn.execute(
+            f"SELECT id, body, reported_metrics FROM runs WHERE id IN ({marks}) AND record_count = 0 "
+            "AND body LIKE '%\"imported\"%'", chunk,
+        )
+        for run_id, body, reported in rows:
+            source = source_of(json.loads(body))
+            if source is not None:
+                metrics = json.loads(reported)
+                out[run_id] = {"source": source, **{k: metrics.get(k) for k in ("precision", "recall", "f1")}}
+    return out
+
+
+def headline(run: Run, name: str) -> tuple[float | None, bool]:
+    """``run``'s precision/recall/F1 (``name``) and whether it is the value its source reported
+    (an imported run without records) rather than one the ledger computed."""
+    value = getattr(run, name)
+    if value is None and run.record_count == 0 and source_of(run.body) is not None:
+        reported = run.reported_metrics.get(name)
+        return (float(reported), True) if reported is not None else (None, False)
+    return value, False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analysis, core, demo, export, run, tui
+from . import analysis, core, demo, export, run, team, tui
 
 app = typer.Typer(
     name="ledger",
@@ -25,6 +25,7 @@ export.register(app)
 analysis.register(app)
 run.register(app)
 demo.register(app)
+team.register(app)
 
 
 def main() -> None:
