@@ -287,13 +287,13 @@ def date(value: Any) -> str:
     """A cell's date as the run's UTC time (``2024-03-05T00:00:00.000000Z``)."""
     import datetime as _dt
 
+    stamp: _dt.datetime | None = None
     if isinstance(value, _dt.datetime):
         stamp = value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
     elif isinstance(value, _dt.date):
         stamp = _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.UTC)
     else:
         text = str(value).strip()
-        stamp = None
         for pattern in ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d",
                         "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%d-%b-%Y"):
             try:
