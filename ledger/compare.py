@@ -136,6 +136,12 @@ class Comparison:
 
         return render(self)
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a comparison (see :mod:`ledger.compare_html`)."""
+        from .compare_html import render
+
+        return render(self)
+
 
 def _clean(value: Any) -> Any:
     """JSON-safe: NaN/inf become null, numpy scalars become Python numbers."""
