@@ -239,8 +239,9 @@ def test_import_into_a_fresh_ledger_gives_the_same_runs(pushed, tmp_path: Path, 
     db, _ = pushed
     fresh = tmp_path / "fresh.db"
     with Ledger(fresh, create=True) as led:  # the evaluation set exists there too: the link is kept
-        from .conftest import EVALSET, evalset_rows
         from ledger.evalsets import EvalRecords
+
+        from .conftest import EVALSET, evalset_rows
 
         led.add_evalset(EVALSET, EvalRecords.from_rows(evalset_rows()), description="40 audit cases")
     for experiment in ("hs-audit", "spam"):

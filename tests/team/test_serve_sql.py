@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger, RunInput
+from ledger import Ledger, RunInput, expr
 from ledger import datasette_sql as Q
-from ledger import expr
 from ledger.decisions import run_variables, tripped_triggers
 from ledger.serve import metadata, snapshot
 
