@@ -64,6 +64,13 @@ ALIASES: dict[str, str] = {
     **{a: "notes" for a in ("notes", "note", "comments", "comment")},
     **{a: "caveats" for a in ("caveats", "known caveats", "caveat")},
 }
+# Headers that are no alias: the first keyword they contain decides ("Avg AI cost per record").
+KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("precision", "precision"), ("recall", "recall"), ("f1", "f1"), ("cost", "cost_per_record"),
+    ("latency", "time_per_record"), ("timestamp", "date"), ("time", "time_per_record"), ("sample", "sample_size"),
+    ("hypothes", "hypothesis"), ("caveat", "caveats"), ("change", "change"), ("method", "method"),
+    ("variant", "method"), ("date", "date"), ("note", "notes"), ("comment", "notes"),
+)
 _TIME_UNITS = {"ms": 0.001, "msec": 0.001, "millisecond": 0.001, "milliseconds": 0.001, "s": 1.0,
                "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "mins": 60.0,
                "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "hours": 3600.0}
@@ -176,10 +183,19 @@ def _xlsx_rows(path: Path, worksheet: str | None) -> list[list[Any]]:
         book.close()
 
 
-def _columns(headers: list[Any], mapping: dict[str, str]) -> list[Column]:
+def _field_of(header: str) -> str:
+    found = ALIASES.get(header)
+    if found is not None:
+        return found
+    words = header.split()
+    return next((name for key, name in KEYWORDS if any(w.startswith(key) for w in words)), "param")
+
+
+def _columns(headers: list[Any], given: dict[str, str]) -> list[Column]:
     by_text = {str(h).strip().lower(): i for i, h in enumerate(headers) if h is not None}
-    for column in mapping:
-        if column.strip().lower() not in by_text:
+    mapping = {column.lower(): name for column, name in given.items()}
+    for column in given:
+        if column.lower() not in by_text:
             shown = ", ".join(repr(str(h)) for h in headers if h is not None)
             raise UsageError(f"--map {column}=…: no column {column!r} in the sheet (columns: {shown})")
     out: list[Column] = []
@@ -188,7 +204,7 @@ def _columns(headers: list[Any], mapping: dict[str, str]) -> list[Column]:
         text = "" if header is None else str(header).strip()
         if not text:
             continue
-        name = mapping.get(text.lower()) or ALIASES.get(normalise(text), "param")
+        name = mapping.get(text.lower()) or _field_of(normalise(text))
         if name == "ignore":
             continue
         if name != "param":
@@ -209,7 +225,7 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
             raise UsageError(f"--map {item!r} must be COLUMN=FIELD, e.g. --map 'P (final)=precision'")
         if name not in FIELDS:
             raise UsageError(f"--map {item!r}: unknown field {name!r}; fields: {', '.join(FIELDS)}")
-        out[column.strip().lower()] = name
+        out[column.strip()] = name
     return out
 
 
