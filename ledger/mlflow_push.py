@@ -270,8 +270,12 @@ def push(
     run_ids: Iterable[int],
     *,
     on_progress: Callable[[int, int, Pushed], None] | None = None,
+    jobs: int = 1,
 ) -> PushReport:
-    """Push the runs ``run_ids`` to the MLflow tracking server at ``uri`` (see the module doc)."""
+    """Push the runs ``run_ids`` to the MLflow tracking server at ``uri`` (see the module doc),
+    ``jobs`` runs at a time (the ledger is read by this thread only; the requests overlap)."""
+    if jobs < 1:
+        raise LedgerError(f"--jobs {jobs} must be at least 1")
     runs = [r for r in ledger.runs(ids=sorted(set(run_ids))) if r.kind == "run"]
     client = connect(uri)
     mapper = _Mapper(ledger)
@@ -283,15 +287,38 @@ def push(
             for name in sorted({r.experiment for r in runs}):
                 experiments[name] = experiment_id(client, name)
             existing = existing_runs(client, list(experiments.values()))
-            for run in runs:
-                done.append(_push_one(client, experiments[run.experiment], mapper.payload(run), run,
-                                      existing.get(run.uid)))
+
+            def work(run: Run) -> Callable[[], Pushed]:
+                payload = mapper.payload(run)  # read here, in the caller's thread
+                return lambda: _push_one(client, experiments[run.experiment], payload, run, existing.get(run.uid))
+
+            for pushed in _overlapped((work(run) for run in runs), jobs):
+                done.append(pushed)
                 if on_progress is not None:
-                    on_progress(len(done), len(runs), done[-1])
+                    on_progress(len(done), len(runs), pushed)
     finally:
         # Whatever reached the server is recorded, even when the push stops half-way.
         rows = record(ledger, target, mapper.chain_head, done, experiments)
     return PushReport(target, mapper.chain_head, tuple(done), tuple(rows))
+
+
+def _overlapped(tasks: Iterator[Callable[[], Pushed]], jobs: int) -> Iterator[Pushed]:
+    """Results of ``tasks`` as they finish, at most ``jobs`` running (and ``jobs`` more prepared)
+    at once; the first failure stops the rest and is raised after the running ones finish."""
+    if jobs == 1:
+        yield from (task() for task in tasks)
+        return
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(jobs) as pool:
+        running: set[Future[Pushed]] = set()
+        for task in tasks:
+            running.add(pool.submit(task))
+            if len(running) >= 2 * jobs:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in finished)
+        for future in list(running):
+            yield future.result()
 
 
 def _push_one(client: Any, experiment: str, payload: M.Payload, run: Run, found: _Existing | None) -> Pushed:

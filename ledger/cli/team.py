@@ -88,6 +88,7 @@ def push(
     runs: Annotated[str | None, typer.Option("--runs", help="Which runs: 12, 12-17, v3, a variant's name (default: all).")] = None,
     since: Annotated[int | None, typer.Option("--since", help="Only runs appended after run ID.", min=0)] = None,
     experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment's runs.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Runs sent at once (requests overlap; 1: one by one).", min=1, max=32)] = 4,
     db: DbOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -105,7 +106,7 @@ def push(
             print("no runs to push", file=sys.stderr)
             return
         with progress("push", quiet) as show:
-            report = do_push(ledger, to, ids, on_progress=lambda done, total, p: show(
+            report = do_push(ledger, to, ids, jobs=jobs, on_progress=lambda done, total, p: show(
                 done, total, f"run {p.run_id} {p.action} ({p.mlflow_run_id[:12]})"))
     if as_json:
         print_json(report.to_dict())
