@@ -11,7 +11,7 @@ import math
 from html import escape
 from typing import Any
 
-from .render import fmt_usd
+from .render import fmt_seconds, fmt_usd
 
 MAX_CLASSES = 15
 _COLOURS = {"PROMOTE": "#1a7f37", "ROLLBACK": "#cf222e", "REVIEW": "#9a6700", "NO_DECISION": "#57606a"}
@@ -79,8 +79,8 @@ def render(comparison: Any) -> str:
     cost, time = d.get("cost") or {}, d.get("time") or {}
     money = (f"<p>Cost per record: A {escape(fmt_usd((cost.get('a') or {}).get('per_record_usd')))}, "
              f"B {escape(fmt_usd((cost.get('b') or {}).get('per_record_usd')))} · time per record: "
-             f"A {_num((time.get('a') or {}).get('per_record_s'), 4)} s, "
-             f"B {_num((time.get('b') or {}).get('per_record_s'), 4)} s</p>")
+             f"A {escape(fmt_seconds((time.get('a') or {}).get('per_record_s'), unit_sep=' '))}, "
+             f"B {escape(fmt_seconds((time.get('b') or {}).get('per_record_s'), unit_sep=' '))}</p>")
     notes = "".join(f"<p><i>{escape(str(n))}</i></p>" for n in d.get("notes") or [])
     colour = _COLOURS.get(decision, "#57606a")
     return (
