@@ -8,20 +8,18 @@ little-endian int32 codes), so it runs in any Datasette, or any SQLite shell, wi
 Two things are computed in Python when the metadata is written and put into the SQL as literals:
 the variants of runs appended before variants were stored (their fingerprint needs SHA-256), and
 each decision's reversal condition, compiled from :mod:`ledger.expr` into SQL with the same
-meaning as :func:`ledger.decisions.tripped_triggers` (a run missing a value the condition reads
-does not trip it).
+meaning as :func:`ledger.decisions.tripped_triggers` (what it watches, ``confirm`` consecutive
+runs, a run missing a value skipped).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import expr
 
 if TYPE_CHECKING:
-    from .model import Run
     from .store import Ledger
 
 _HEX = "'0123456789ABCDEF'"
@@ -192,27 +190,50 @@ def compile_condition(node: expr.Node) -> str:
     return out
 
 
-def triggers_sql(decisions: Iterable[Run]) -> str:
-    """Later runs that trip a decision's reversal condition (as ``ledger triggers`` finds them)."""
+def triggers_sql(ledger: Ledger) -> str:
+    """The decisions whose reversal trigger has tripped, as ``ledger triggers`` finds them: of the
+    runs appended after the decision (of the decided variant, or of its experiment with scope
+    ``experiment``; successful ones unless the decision includes failed runs), the first on which the
+    condition holds for ``confirm`` consecutive runs (a run missing a value is skipped), and how
+    many later watched runs meet it too."""
     parts: list[str] = []
-    for d in decisions:
+    decided_runs = {r.id: r for r in ledger.runs(kind="run")}
+    for d in ledger.runs(kind="decision"):
         condition = d.body.get("revisit_when")
-        if not condition or not d.refs:
+        if not condition or not d.refs or d.refs[0] not in decided_runs:
             continue
         try:
             node = expr.parse(condition)
         except expr.ExpressionError:
             continue
-        decided = int(d.refs[0])
-        parts.append(f"""SELECT {d.id} AS decision, {decided} AS about_run, r.id AS tripped_by_run,
-  {_quote(condition)} AS condition, r.precision, r.recall, r.f1, r.cost_per_record_usd, r.time_per_record_s,
-  json_extract((SELECT body FROM runs WHERE id = {d.id}), '$.why') AS why
-FROM runs r
-WHERE r.kind = 'run' AND r.id > {decided}
-  AND r.experiment = COALESCE((SELECT experiment FROM runs WHERE id = {decided} AND kind = 'run'), {_quote(d.experiment)})
-  AND COALESCE({compile_condition(node)}, 0) <> 0""")
+        decided = decided_runs[d.refs[0]]
+        confirm = d.body.get("confirm", 1)
+        confirm = confirm if isinstance(confirm, int) and not isinstance(confirm, bool) and confirm >= 1 else 1
+        if d.body.get("scope", "variant") == "experiment":
+            scope = f"r.experiment = {_quote(decided.experiment)}"
+        else:
+            variant = d.body.get("variant") or decided.variant or ""
+            scope = f"COALESCE(r.variant, (SELECT fingerprint FROM legacy WHERE legacy.id = r.id)) = {_quote(variant)}"
+        status = "" if d.body.get("include_failed") else " AND r.status = 'ok'"
+        parts.append(f"""SELECT * FROM (
+  WITH w AS (
+    SELECT r.id, r.created_at, r.precision, r.recall, r.f1, r.cost_per_record_usd, r.time_per_record_s,
+           {compile_condition(node)} AS hit
+    FROM runs r WHERE r.kind = 'run' AND r.id > {d.id} AND {scope}{status}
+  ),
+  e AS (SELECT *, SUM(1 - hit) OVER (ORDER BY id) AS misses FROM w WHERE hit IS NOT NULL),
+  s AS (SELECT *, SUM(hit) OVER (PARTITION BY misses ORDER BY id) AS streak FROM e),
+  t AS (SELECT * FROM s WHERE hit = 1 AND streak >= {confirm} ORDER BY id LIMIT 1)
+  SELECT {d.id} AS decision, {decided.id} AS about_run, t.id AS tripped_by_run, t.created_at AS tripped_at,
+    {_quote(str(condition))} AS condition, {confirm} AS confirm, t.precision, t.recall, t.f1,
+    t.cost_per_record_usd, t.time_per_record_s,
+    (SELECT COUNT(*) FROM e WHERE e.id > t.id AND e.hit = 1) AS later_hits,
+    json_extract((SELECT body FROM runs WHERE id = {d.id}), '$.why') AS why
+  FROM t
+)""")
     if not parts:
-        return ("SELECT NULL AS decision, NULL AS about_run, NULL AS tripped_by_run, NULL AS condition, "
-                "NULL AS precision, NULL AS recall, NULL AS f1, NULL AS cost_per_record_usd, "
-                "NULL AS time_per_record_s, NULL AS why WHERE 0")
-    return "SELECT * FROM (\n" + "\nUNION ALL\n".join(parts) + "\n) ORDER BY decision, tripped_by_run"
+        return ("SELECT NULL AS decision, NULL AS about_run, NULL AS tripped_by_run, NULL AS tripped_at, "
+                "NULL AS condition, NULL AS confirm, NULL AS precision, NULL AS recall, NULL AS f1, "
+                "NULL AS cost_per_record_usd, NULL AS time_per_record_s, NULL AS later_hits, NULL AS why WHERE 0")
+    union = "\nUNION ALL\n".join(parts)
+    return f"WITH legacy AS ({_legacy_variants(ledger)})\nSELECT * FROM (\n{union}\n) ORDER BY decision"

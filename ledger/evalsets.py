@@ -274,3 +274,49 @@ def _allocate(n: int, sizes: Mapping[Any, int]) -> dict[Any, int]:
         quota[k] -= 1
         left += 1
     return quota
+
+
+def from_table(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    where: str,
+    *,
+    id_column: str = "id",
+    label_column: str = "label",
+    stratum_column: str | None = "stratum",
+) -> EvalRecords:
+    """Evaluation records from the rows of a file: ``id`` and ``label`` columns (or the ones
+    named), an optional stratum column, ``expected.<field>`` columns (or an ``expected`` object),
+    and everything else as the input (or an ``input`` column holding an object or a text)."""
+    out: list[dict[str, Any]] = []
+    reserved = {id_column, label_column, "input", "expected"} | ({stratum_column} if stratum_column else set())
+    for n, row in rows:
+        at = f"{where}:{n}"
+        for column in (id_column, label_column):
+            value = row.get(column)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise InvalidRun(f"{at}: column '{column}' is missing or empty")
+        record: dict[str, Any] = {"id": _cell(row[id_column]), "label": _cell(row[label_column])}
+        if stratum_column and row.get(stratum_column) not in (None, ""):
+            record["stratum"] = _cell(row[stratum_column])
+        expected = dict(row["expected"]) if isinstance(row.get("expected"), Mapping) else {}
+        expected.update({k[len("expected."):]: v for k, v in row.items() if k.startswith("expected.")})
+        if expected:
+            record["expected"] = expected
+        if row.get("input") is not None:
+            record["input"] = row["input"]
+        else:
+            record["input"] = {k: v for k, v in row.items()
+                               if k not in reserved and not k.startswith("expected.") and v not in (None, "")}
+        out.append(record)
+    if not out:
+        raise InvalidRun(f"{where}: no records")
+    return EvalRecords.from_rows(out, where=where)
+
+
+def _cell(value: Any) -> Any:
+    """A label or id cell: numbers from Parquet/JSON become text (``7`` and ``"7"`` are one id)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value

@@ -165,6 +165,7 @@ def _restore_links(ledger: Ledger, doc: dict[str, Any], notes: list[str]) -> Non
     if parent_uid and _resolver(ledger)(parent_uid) is None:
         doc.pop("parent_uid")
         notes.append("parent run not in this ledger: imported without its parent link")
+    doc.pop("evalset", None)
     dataset = doc.get("dataset") or {}
     name, digest = dataset.get("evalset"), dataset.get("evalset_digest")
     if name:

@@ -173,6 +173,10 @@ class _Mapper:
                 for ref in row.refs:
                     self.rows.setdefault(ref, []).append(row)
 
+    def rows_tag(self, run: Run) -> str:
+        """The decisions and analyses about ``run`` as its ``ledger.rows`` tag says them."""
+        return ",".join(str(r.id) for r in sorted(self.rows.get(run.id, []), key=lambda r: r.id))
+
     def payload(self, run: Run) -> M.Payload:
         rows = sorted(self.rows.get(run.id, []), key=lambda r: r.id)
         ctx = M.Context(
@@ -289,8 +293,11 @@ def push(
             existing = existing_runs(client, list(experiments.values()))
 
             def work(run: Run) -> Callable[[], Pushed]:
-                payload = mapper.payload(run)  # read here, in the caller's thread
-                return lambda: _push_one(client, experiments[run.experiment], payload, run, existing.get(run.uid))
+                found = existing.get(run.uid)
+                if found is not None and found.complete and found.rows == mapper.rows_tag(run):
+                    return lambda: Pushed(run.id, run.experiment, found.mlflow_run_id, "present")
+                payload = mapper.payload(run)  # the ledger is read here, in the caller's thread
+                return lambda: _send_one(client, experiments[run.experiment], payload, run, found)
 
             for pushed in _overlapped((work(run) for run in runs), jobs):
                 done.append(pushed)
@@ -321,9 +328,7 @@ def _overlapped(tasks: Iterator[Callable[[], Pushed]], jobs: int) -> Iterator[Pu
             yield future.result()
 
 
-def _push_one(client: Any, experiment: str, payload: M.Payload, run: Run, found: _Existing | None) -> Pushed:
-    if found is not None and found.complete and found.rows == payload.rows_tag:
-        return Pushed(run.id, run.experiment, found.mlflow_run_id, "present")
+def _send_one(client: Any, experiment: str, payload: M.Payload, run: Run, found: _Existing | None) -> Pushed:
     mlflow_id = send(client, experiment, payload, found)
     action = "created" if found is None else ("updated" if found.complete else "completed")
     return Pushed(run.id, run.experiment, mlflow_id, action)

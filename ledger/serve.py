@@ -116,7 +116,7 @@ def metadata(ledger: Ledger, name: str) -> dict[str, Any]:
             "title": "Tripped reversal triggers",
             "description": "Later runs whose values meet a decision's revisit condition "
                            "(as `ledger triggers` reports them).",
-            "sql": Q.triggers_sql(ledger.runs(kind="decision")),
+            "sql": Q.triggers_sql(ledger),
         },
         "comparison_cases": {
             "title": "The cases behind a comparison",

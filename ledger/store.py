@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .evalsets import EvalRecords, EvalSet
-    from .variants import Variant
+    from .variants import Variant, VariantSummary
 
 if TYPE_CHECKING:
     from .track import RunTracker
@@ -103,6 +103,7 @@ class Ledger:
         self.timeout_s = self.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
         # evaluation sets never change once stored: their records are read once per Ledger
         self._evalset_records: dict[int, EvalRecords] = {}
+        self._evalset_positions: dict[int, dict[str, int]] = {}
         self._variants: tuple[int | None, list[Variant]] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------
@@ -351,6 +352,14 @@ class Ledger:
             self._evalset_records[evalset_id] = found
         return found
 
+    def evalset_positions(self, evalset_id: int) -> dict[str, int]:
+        """Record id -> position in the evaluation set (cached: a set never changes)."""
+        found = self._evalset_positions.get(evalset_id)
+        if found is None:
+            ids = self.evalset_records(evalset_id).ids
+            found = self._evalset_positions[evalset_id] = {rid: i for i, rid in enumerate(ids)}
+        return found
+
     # ---- variants ------------------------------------------------------------------------------
 
     def variants(self, experiment: str | None = None) -> list[Variant]:
@@ -360,6 +369,14 @@ class Ledger:
             self._variants = (head, _build_variants(self.conn))
         found = self._variants[1]
         return [v for v in found if experiment is None or v.experiment == experiment]
+
+    def variant_summaries(self, experiment: str | None = None) -> list[VariantSummary]:
+        """Each variant over its successful runs (see :class:`~ledger.variants.VariantSummary`)."""
+        from .variants import summarize
+
+        variants = self.variants(experiment)
+        by_id = {r.id: r for r in self.runs(experiment=experiment, kind="run")}
+        return [summarize(v, [by_id[i] for i in v.run_ids if i in by_id]) for v in variants]
 
     def variant_of(self, run: Run) -> Variant | None:
         return next((v for v in self.variants() if v.fingerprint == run.variant), None)
@@ -784,21 +801,30 @@ def _against_evalset(run: RunInput, ledger: Ledger) -> tuple[RunInput, int]:
     if records is None or not len(records):
         return replace(run, dataset=dataset), found.id
     rows = ledger.evalset_records(found.id)
-    position = {rid: i for i, rid in enumerate(rows.ids)}
+
+    def aligned(column: list[Any]) -> list[Any]:
+        return column if same_order else [column[i] for i in where]
+
+    # The common case, every record of the set in the set's order, is checked at C speed.
+    same_order = records.ids == rows.ids
     where: list[int] = []
-    for k, rid in enumerate(records.ids):
-        i = position.get(rid)
-        if i is None:
-            raise InvalidRun(f"records[{k}]: record {rid!r} is not in evaluation set {found.name!r}")
-        if rows.labels[i] != records.labels[k]:
-            raise InvalidRun(f"records[{k}]: record {rid!r} has label {records.labels[k]!r}, but "
-                             f"evaluation set {found.name!r} says {rows.labels[i]!r}")
-        where.append(i)
+    if not same_order:
+        position = ledger.evalset_positions(found.id)
+        for k, rid in enumerate(records.ids):
+            i = position.get(rid)
+            if i is None:
+                raise InvalidRun(f"records[{k}]: record {rid!r} is not in evaluation set {found.name!r}")
+            where.append(i)
+    expected_labels = aligned(rows.labels)
+    if expected_labels != records.labels:
+        k = next(k for k, (x, y) in enumerate(zip(records.labels, expected_labels, strict=True)) if x != y)
+        raise InvalidRun(f"records[{k}]: record {records.ids[k]!r} has label {records.labels[k]!r}, but "
+                         f"evaluation set {found.name!r} says {expected_labels[k]!r}")
     strata = records.strata
     if strata is None and rows.strata is not None:
-        strata = [rows.strata[i] for i in where]
+        strata = aligned(rows.strata)
     inputs = {name: values for name, values in records.inputs.items()
-              if name not in rows.inputs or [rows.inputs[name][i] for i in where] != values}
+              if name not in rows.inputs or aligned(rows.inputs[name]) != values}
     if strata is not records.strata or inputs != records.inputs:
         records = replace(records, strata=strata, inputs=inputs)
     return replace(run, dataset=dataset, records=records), found.id

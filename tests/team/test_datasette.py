@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from ledger import Ledger
-from ledger.decisions import tripped_triggers
+from ledger import Ledger, RunInput
+from ledger.decisions import decide, tripped_triggers
 
 from .conftest import LEDGER, cli
 from .servers import QUIET_ENV, free_port, stop, wait_until_ready
@@ -28,10 +28,25 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "ledger.db.example"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of ledger.db.example with a decision watching the experiment and a later run that
+    trips it (the example's own decision watches its variant, which has no later run)."""
+    db = tmp_path_factory.mktemp("example") / "ledger.db"
+    shutil.copy(EXAMPLE, db)
+    with Ledger(db) as led:
+        decide(led, "12", "watch the whole experiment", "recall < 0.35", scope="experiment")
+        low = led.get(13)
+        led.append(RunInput(experiment=low.experiment, hypothesis="a later run with low recall",
+                            params={**low.params, "run.seed": 99}, records=led.records(13),
+                            positive_label=low.positive_label))
+    return db
+
+
+@pytest.fixture(scope="module")
+def served(example: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
     work = tmp_path_factory.mktemp("serve")
     db = work / "ledger.db"
-    shutil.copy(EXAMPLE, db)
+    shutil.copy(example, db)
     digest = hashlib.sha256(db.read_bytes()).hexdigest()
     port = free_port()
     log = work / "serve.log"
@@ -65,10 +80,10 @@ def query(base: str, name: str, **params: object) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    """The same ledger opened by the ledger itself (a separate copy: opening upgrades it)."""
+def oracle(example: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """The same ledger, read by the ledger itself (a separate copy)."""
     db = tmp_path_factory.mktemp("oracle") / "ledger.db"
-    shutil.copy(EXAMPLE, db)
+    shutil.copy(example, db)
     with Ledger(db) as led:
         yield led
 
@@ -77,7 +92,7 @@ def test_runs_by_variant(served, oracle: Ledger) -> None:  # type: ignore[no-unt
     rows = query(served[0], "runs_by_variant")
     expected = [(v.key, v.name, run_id) for v in oracle.variants() for run_id in v.run_ids]
     assert [(r["variant"], r["variant_name"], r["run"]) for r in rows] == expected
-    assert len(expected) == 14
+    assert len(expected) == 15
 
 
 def test_latest_decisions(served, oracle: Ledger) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +105,7 @@ def test_latest_decisions(served, oracle: Ledger) -> None:  # type: ignore[no-un
 def test_tripped_triggers(served, oracle: Ledger) -> None:  # type: ignore[no-untyped-def]
     rows = query(served[0], "tripped_triggers")
     trips = tripped_triggers(oracle)
-    assert trips, "the example ledger has a tripped trigger"
+    assert [t.run_id for t in trips] == [18]
     assert [(r["decision"], r["about_run"], r["tripped_by_run"], r["condition"]) for r in rows] == [
         (t.decision_id, t.decided_run_id, t.run_id, t.condition) for t in trips]
 
@@ -122,7 +137,7 @@ def test_nothing_can_write(served) -> None:  # type: ignore[no-untyped-def]
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code >= 400
     status, rows = get(f"{base}/runs.json?_shape=array&_size=100")
-    assert status == 200 and len(rows) == 16  # every row still there, nothing added
+    assert status == 200 and len(rows) == 18  # every row still there, nothing added
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest  # Datasette never opened the file
     check = cli("verify", "--db", str(db))
     assert check.returncode == 0, check.stdout + check.stderr

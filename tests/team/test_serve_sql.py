@@ -68,12 +68,34 @@ def test_variants_match_the_ledger(team_db: Path, snap: Path) -> None:
     assert [(r["variant"], r["variant_name"], r["run"]) for r in rows(snap, sql)] == expected
 
 
-def test_tripped_triggers_match_the_ledger(team_db: Path, snap: Path) -> None:
+def test_tripped_triggers_match_the_ledger(team_db: Path, tmp_path: Path) -> None:
+    """Variant and experiment scopes, confirm 1 and 2, failed runs in or out, a run missing a value."""
+    from ledger.decisions import decide
+
+    from .conftest import EVALSET, evalset_run
+
+    with Ledger(team_db) as led:
+        decide(led, "3", "wider net", "recall < 0.9", scope="experiment", confirm=2)
+        decide(led, "v1", "baseline stays", "f1 < 0.95 and precision > 0", confirm=2, include_failed=True)
+        decide(led, "5", "spam ok", "recall < 0.99")  # no later spam run: never trips
+        base = {"retrieve": {"top_k": 10, "metric": "cosine"}, "rerank": {"prompt": "v1"}}
+        for seed, flip, variant in ((21, 0.5, "top10"), (22, 0.05, "baseline"), (23, 0.5, "top10"),
+                                    (24, 0.5, "baseline"), (25, 0.45, "baseline")):
+            params = {**base, "run": {"seed": seed}}
+            if variant == "baseline":
+                params["retrieve"] = {"top_k": 5, "metric": "cosine"}
+            led.append(RunInput(experiment="hs-audit", params=params, variant=variant, evalset=EVALSET,
+                                records=evalset_run(seed, flip), positive_label="wrong",
+                                prompts={"rerank": "Choose the code that fits the description best."}))
+        led.append(RunInput(experiment="hs-audit", status="failed", error="x", params={"other": 1}))
+    snap = tmp_path / "trips.db"
+    snapshot(team_db, snap)
     with Ledger(snap) as led:
         sql = metadata(led, "ledger")["databases"]["ledger"]["queries"]["tripped_triggers"]["sql"]
         trips = tripped_triggers(led)
-    assert [(r["decision"], r["tripped_by_run"]) for r in rows(snap, sql)] == [(t.decision_id, t.run_id) for t in trips]
-    assert trips
+    assert [(r["decision"], r["tripped_by_run"], r["later_hits"]) for r in rows(snap, sql)] == [
+        (t.decision_id, t.run_id, t.later_hits) for t in trips]
+    assert len(trips) >= 3 and any(len(t.confirmed_by) == 2 for t in trips)
 
 
 NAMES = ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc", "block_rate",
