@@ -306,7 +306,7 @@ def push(
     finally:
         # Whatever reached the server is recorded, even when the push stops half-way.
         rows = record(ledger, target, mapper.chain_head, done, experiments)
-    return PushReport(target, mapper.chain_head, tuple(done), tuple(rows))
+    return PushReport(target, mapper.chain_head, tuple(sorted(done, key=lambda p: p.run_id)), tuple(rows))
 
 
 def _overlapped(tasks: Iterator[Callable[[], Pushed]], jobs: int) -> Iterator[Pushed]:
@@ -349,7 +349,7 @@ def record(ledger: Ledger, target: str, chain_head: str, done: list[Pushed],
     server that no push row records yet (an interrupted push sent them)."""
     known = recorded(ledger, target)
     by_experiment: dict[str, list[Pushed]] = {}
-    for p in done:
+    for p in sorted(done, key=lambda p: p.run_id):
         if p.action != "present" or p.run_id not in known:
             by_experiment.setdefault(p.experiment, []).append(p)
     rows: list[int] = []
