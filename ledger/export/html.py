@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..imported import describe, headline, source_of
 from ..model import Run
 from ..store import Ledger
 from .charts import COLOURS, Column, delta_chart, variant_chart
@@ -76,6 +77,15 @@ def _delta(comparison: VariantComparison, which: str) -> Any:
     return Markup(delta_chart(title, [(c.name, c.first, c.second, c.flagged) for c in rows], metrics))
 
 
+def _headline(run: Run, name: str) -> str:
+    """Precision, recall or F1: ``*`` when it is what an imported run's source reported; none for a
+    run that did not finish."""
+    value, reported = headline(run, name)
+    if reported:
+        return f"{fmt_ratio(value)}*"
+    return fmt_ratio(value if run.status == "ok" else None)
+
+
 def _run_rows(report: Report, redactor: Redactor) -> list[dict[str, Any]]:
     rows = []
     previous: Run | None = None
@@ -88,6 +98,10 @@ def _run_rows(report: Report, redactor: Redactor) -> list[dict[str, Any]]:
                 extra.append((label, f"as run {previous.id}"))
             elif text:
                 extra.append((label, redactor.text(text)))
+        source = source_of(run.body) if run.record_count == 0 else None
+        if source is not None:
+            extra.append(("source", f"{redactor.text(describe(source))}: no records; P/R/F1 marked * are as "
+                                    "reported there"))
         ok = run.status == "ok"
         wall = run.timing.get("wall_s")
         rows.append({
@@ -95,7 +109,8 @@ def _run_rows(report: Report, redactor: Redactor) -> list[dict[str, Any]]:
             "experiment": redactor.text(run.experiment), "variant": report.variant_of.get(run.id, ""),
             "hypothesis": redactor.text(run.hypothesis), "extra": extra, "failed": not ok, "status": run.status,
             "error": redactor.text(run.error or ""), "diff": redactor.text(diff_summary(run, limit=6)),
-            "numbers": [run.sample_size, *(fmt_ratio(v if ok else None) for v in (run.precision, run.recall, run.f1, run.accuracy)),
+            "numbers": [run.sample_size, *(_headline(run, name) for name in ("precision", "recall", "f1")),
+                        fmt_ratio(run.accuracy if ok else None),
                         fmt_usd(run.cost_per_record_usd), fmt_usd(run.cost_total_usd),
                         fmt_seconds(run.time_per_record_s if ok else None),
                         fmt_seconds(wall if isinstance(wall, (int, float)) else None)],
