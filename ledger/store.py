@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,9 @@ class VerifyReport:
     head_hash: str
     problems: list[str] = field(default_factory=list)
     first_bad_run: int | None = None
+    evalsets_head_id: int | None = None
+    evalsets_head_hash: str = ""
+    mitigation: str = ""
 
     @property
     def ok(self) -> bool:
@@ -88,25 +92,67 @@ class VerifyReport:
             "integrity_check": self.integrity_check, "runs_checked": self.runs_checked,
             "records_checked": self.records_checked, "head_id": self.head_id,
             "head_hash": self.head_hash, "first_bad_run": self.first_bad_run,
-            "problems": list(self.problems),
+            "evalsets_head_id": self.evalsets_head_id, "evalsets_head_hash": self.evalsets_head_hash,
+            "wal_reset_mitigation": self.mitigation, "problems": list(self.problems),
         }
 
 
 class Ledger:
-    """A ledger file. Appends are the only writes; reads return frozen :class:`Run` objects."""
+    """A ledger file. Appends are the only writes; reads return frozen :class:`Run` objects.
 
-    def __init__(self, path: Path | str, *, create: bool = False, timeout_s: float | None = None) -> None:
+    One ``Ledger`` may be shared by threads: each thread gets its own SQLite connection (opened on
+    its first use), and appends take turns on the object's write lock, so threads behave like the
+    separate processes the ledger already serialises. ``readonly`` opens the file read-only (an
+    auditor's copy); a file or folder that is not writable is opened read-only anyway.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = False, timeout_s: float | None = None,
+                 readonly: bool = False, verifying: bool = False) -> None:
+        from .db import check_path
+        from .witness import Guard
+
+        check_path(Path(str(path)))
         self.path = Path(path)
-        self.conn = connect(self.path, create=create, timeout_s=timeout_s)
-        self.timeout_s = self.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
+        self._guard = Guard(self.path)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._readonly = readonly
+        # ``verifying``: open even a ledger that disagrees with its witness, so that verify can say how
+        first = connect(self.path, create=create, timeout_s=timeout_s, guard=self._guard, readonly=readonly,
+                        check_witness=not verifying)
+        self._register(first)
+        self.timeout_s = first.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
         # evaluation sets never change once stored: their records are read once per Ledger
         self._evalset_records: dict[int, EvalRecords] = {}
         self._variants: tuple[int | None, list[Variant]] | None = None
 
+    def _register(self, conn: sqlite3.Connection) -> None:
+        self._local.conn = conn
+        with self._conns_lock:
+            self._conns.append(conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection to the ledger."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self._conns:
+                raise LedgerError(f"the ledger {self.path} is closed")
+            conn = connect(self.path, timeout_s=self.timeout_s, guard=self._guard, readonly=self._readonly,
+                           check_witness=False)
+            self._register(conn)
+        return conn
+
     # ---- lifecycle ------------------------------------------------------------------
 
     def close(self) -> None:
-        self.conn.close()
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+        self._guard.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -117,51 +163,99 @@ class Ledger:
     # ---- writing --------------------------------------------------------------------
 
     def append(self, run: RunInput) -> Run:
-        """Validate ``run``, then append it (and its records) atomically. Returns the stored run."""
-        prepared = _Prepared.build(run, self)
-        conn = self.conn
-        with self._write():
-            existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
-            if existing is not None:
-                return self.get(existing[0])
-            head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-            head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            row = prepared.row(self, head_id + 1, head_hash)
-            for sha, text in prepared.prompt_texts.items():
-                conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
-            conn.execute(_INSERT_RUN, [row[name] for name in STORED_COLUMNS])
-            if prepared.storage:
-                conn.executemany(
-                    "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
-                    [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
-                )
+        """Validate ``run``, then append it (and its records) atomically. Returns the stored run;
+        a retry with a stored uid and the same content returns the stored run."""
+        return self.append_many([run])[0]
+
+    def append_many(self, runs: Sequence[RunInput], where: Sequence[str] | None = None) -> list[Run]:
+        """Append every run of ``runs`` in one transaction, or none of them: each is validated
+        before the write lock is taken, and any error inside the transaction rolls it all back.
+        A later run may name an earlier one of the batch by ``parent_uid``/``refs_uids``.
+        ``where`` names each run in error messages (e.g. ``file.jsonl:3``)."""
+        labels = list(where) if where is not None else [""] * len(runs)
+        prepared = []
+        for run, label in zip(runs, labels, strict=True):
+            try:
+                prepared.append(_Prepared.build(run, self))
+            except LedgerError as exc:
+                raise _located(exc, label) from None
+        out: list[Run] = []
+        with self._write() as conn:
+            for item, label in zip(prepared, labels, strict=True):
+                try:
+                    out.append(self._insert(conn, item))
+                except LedgerError as exc:
+                    raise _located(exc, label) from None
+        return out
+
+    def _insert(self, conn: sqlite3.Connection, prepared: _Prepared) -> Run:
+        from .uids import conflict_message, differences
+
+        head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        row = prepared.row(self, head_id + 1, head_hash)
+        existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
+        if existing is not None:
+            stored = self._row(existing[0])
+            assert stored is not None
+            run = prepared.run
+            diffs = differences(stored, row, parent_given=run.parent is not None or run.parent_uid is not None,
+                                environment_given=run.environment is not None)
+            if diffs:
+                raise InvalidRun(conflict_message(prepared.uid, stored, diffs))
+            return Run.from_row(stored)
+        for sha, text in prepared.prompt_texts.items():
+            conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
+        conn.execute(_INSERT_RUN, [row[name] for name in STORED_COLUMNS])
+        if prepared.storage:
+            conn.executemany(
+                "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
+                [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
+            )
         return Run.from_row(row)
 
     @contextmanager
-    def _write(self) -> Iterator[None]:
-        """One write transaction: ``BEGIN IMMEDIATE`` (so that the head read inside it is the head
-        written after it), committed when the block ends, rolled back on any error."""
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: the write lock (see :mod:`ledger.witness`), then ``BEGIN
+        IMMEDIATE`` (so that the head read inside it is the head written after it), committed when
+        the block ends, rolled back on any error; then the witness of the new head."""
+        from .witness import Witness, read_head
+
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if is_lock_error(exc):
-                raise locked_error(self.path, self.timeout_s) from None
-            raise
-        try:
-            yield
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            _rollback(conn)
-            if is_lock_error(exc):
-                raise locked_error(self.path, self.timeout_s) from None
-            raise
-        except sqlite3.IntegrityError as exc:
-            _rollback(conn)
-            raise AppendOnlyViolation(f"append refused by the database: {exc}") from None
-        except BaseException:
-            _rollback(conn)
-            raise
+        with self._guard.exclusive(self.timeout_s):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._database_error(exc) from None
+            try:
+                before = read_head(conn)
+                yield conn
+                self._guard.record(Witness(before, read_head(conn)))
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                _rollback(conn)
+                raise self._database_error(exc) from None
+            except sqlite3.IntegrityError as exc:
+                _rollback(conn)
+                raise AppendOnlyViolation(f"append refused by the database: {exc}") from None
+            except (OverflowError, sqlite3.InterfaceError) as exc:
+                _rollback(conn)
+                raise InvalidRun(f"a value cannot be stored: {exc}; integers must fit in 64 bits") from None
+            except BaseException:
+                _rollback(conn)
+                raise
+            self._guard.record(Witness(read_head(conn)))
+            self._guard.checkpoint_if_due(conn)
+
+    def _database_error(self, exc: sqlite3.OperationalError) -> LedgerError:
+        if is_lock_error(exc):
+            return locked_error(self.path, self.timeout_s)
+        text = str(exc)
+        if "readonly" in text.replace(" ", "").lower():
+            return LedgerError(f"{self.path} is read-only here; nothing was written (write to a writable copy)")
+        if "disk is full" in text or "disk I/O" in text:
+            return LedgerError(f"cannot write {self.path}: {text}; nothing was written (free some space and retry)")
+        return LedgerError(f"cannot write {self.path}: {text}; nothing was written")
 
     def add_evalset(
         self,
@@ -377,8 +471,33 @@ class Ledger:
 
     # ---- verification ---------------------------------------------------------------
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read in the block sees the ledger as of one moment (one read transaction), so
+        that rows and the chain head read together agree while others append."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT 1 FROM runs LIMIT 1").fetchall()  # the snapshot starts here
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
     def verify(self) -> VerifyReport:
-        """Recompute the chain and every records digest; run SQLite's integrity check."""
+        """Recompute the chain and every records digest; run SQLite's integrity check; check the
+        append-only triggers' SQL and the witness of the head (see :mod:`ledger.witness`)."""
+        from .witness import load as load_witness
+        from .witness import problems as witness_problems
+
+        outside = self._witness_check(load_witness, witness_problems)
+        with self.snapshot():
+            return self._verify(outside)
+
+    def _verify(self, outside: list[str]) -> VerifyReport:
         conn = self.conn
         problems: list[str] = []
         first_bad: int | None = None
@@ -392,13 +511,21 @@ class Ledger:
         integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
         if integrity != "ok":
             bad(None, f"SQLite integrity_check: {integrity}")
-        from .migrations import expected_triggers
+        from .migrations import expected_trigger_sql, normalise_sql
+        from .witness import mitigation
 
-        triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        for name in expected_triggers():
+        triggers = {r[0]: r[1] or "" for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+        for name, sql in expected_trigger_sql().items():
             if name not in triggers:
                 bad(None, f"append-only trigger {name} is missing: the database was altered outside ledger")
-        evalset_digests = self._verify_evalsets(bad)
+            elif normalise_sql(triggers[name]) != sql:
+                bad(None, f"append-only trigger {name} has been rewritten (its SQL is not the one ledger "
+                          "created): the database was altered outside ledger")
+        for name in sorted(set(triggers) - set(expected_trigger_sql())):
+            bad(None, f"trigger {name} is not one of ledger's: the database was altered outside ledger")
+        for problem in outside:
+            bad(None, problem)
+        evalset_digests, evalsets_head = self._verify_evalsets(bad)
         expected_prev = GENESIS_HASH
         expected_id = 1
         runs_checked = records_checked = 0
@@ -450,12 +577,27 @@ class Ledger:
             head_hash=expected_prev,
             problems=problems,
             first_bad_run=first_bad,
+            evalsets_head_id=evalsets_head[0] or None,
+            evalsets_head_hash=evalsets_head[1],
+            mitigation=mitigation(sqlite3.sqlite_version),
         )
 
 
-    def _verify_evalsets(self, bad: Any) -> dict[int, str]:
+    def _witness_check(self, load: Any, problems: Any) -> list[str]:
+        """The database against its witness: exactly, under the write lock, where the lock can be
+        taken (not on a read-only copy, where only a lost tail can be told)."""
+        if self._readonly:
+            return list(problems(self.conn, self.path, load(self.path)))
+        try:
+            with self._guard.exclusive(self.timeout_s):
+                return list(problems(self.conn, self.path, load(self.path), exact=True))
+        except LedgerError:
+            return list(problems(self.conn, self.path, load(self.path)))
+
+    def _verify_evalsets(self, bad: Any) -> tuple[dict[int, str], tuple[int, str]]:
         """Check the evaluation sets' chain and each set's records against its digest; returns
-        {set id: digest} of the sets whose records match (what the runs' pins are checked against)."""
+        {set id: digest} of the sets whose records match (what the runs' pins are checked against)
+        and the head of the sets' chain."""
         from . import columns as C
         from .evalsets import EVALSET_COLUMNS, evalset_hash
 
@@ -482,7 +624,15 @@ class Ledger:
             else:
                 good[sid] = row["digest"]
             expected_prev, expected_id = row["hash"], sid + 1
-        return good
+        return good, (expected_id - 1, expected_prev)
+
+
+def _located(exc: LedgerError, where: str) -> LedgerError:
+    """``exc`` with ``where`` (the document it is about) in front of its message."""
+    if not where or str(exc).startswith(where):
+        return exc
+    located = type(exc)(f"{where}: {exc}")
+    return located
 
 
 def _safe_json(text: str | None) -> Any:
@@ -678,12 +828,23 @@ class _Prepared:
         run = self.run
         conn = ledger.conn
         parent_id = run.parent
+        if run.parent_uid is not None:
+            found = conn.execute("SELECT id FROM runs WHERE uid = ?", (run.parent_uid,)).fetchone()
+            if found is not None:
+                parent_id = int(found[0])
+            elif parent_id is None:
+                raise InvalidRun(f"parent_uid {run.parent_uid!r} names no run in this ledger")
+        refs = list(run.refs)
+        if run.refs_uids:
+            mapped = [conn.execute("SELECT id FROM runs WHERE uid = ?", (u,)).fetchone() for u in run.refs_uids]
+            if all(m is not None for m in mapped):
+                refs = [int(m[0]) for m in mapped]
         if parent_id is not None:
             if parent_id >= run_id or not ledger.exists(parent_id):
                 raise InvalidRun(f"parent run {parent_id} is not in the ledger; `ledger ls` lists the runs")
         elif run.kind == "run":
             parent_id = _default_parent(conn, run.experiment, self.variant)
-        for ref in run.refs:
+        for ref in refs:
             if ref >= run_id or not ledger.exists(ref):
                 raise InvalidRun(f"run {ref} (in refs) is not in the ledger; `ledger ls` lists the runs")
         params_diff: dict[str, Any] = {}
@@ -702,7 +863,7 @@ class _Prepared:
             "created_at": run.created_at or utc_now(),
             "experiment": run.experiment,
             "parent_id": parent_id,
-            "refs": canonical_json(sorted(set(run.refs))),
+            "refs": canonical_json(sorted(set(refs))),
             "status": run.status,
             "error": run.error,
             "hypothesis": run.hypothesis,
