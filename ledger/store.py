@@ -37,6 +37,7 @@ SUMMARY_COLUMNS = (
     "id", "kind", "created_at", "experiment", "hypothesis", "sample_size", "precision", "recall",
     "f1", "accuracy", "cost_per_record_usd", "time_per_record_s", "status", "parent_id",
 )
+_REAL_COLUMNS = ("precision", "recall", "f1", "accuracy", "cost_total_usd", "cost_per_record_usd", "time_per_record_s")
 _SELECT_RUN = f"SELECT {', '.join(STORED_COLUMNS)} FROM runs"
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(STORED_COLUMNS)}) VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
 
@@ -52,10 +53,13 @@ def _finite(value: Any, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRun(f"{where} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidRun(f"{where} is too large for a number ({len(str(abs(value)))} digits)") from None
     if math.isnan(number) or math.isinf(number):
         raise InvalidRun(f"{where} is {value!r}; it must be a finite number")
-    return number
+    return number + 0.0  # -0.0 becomes 0.0, as SQLite stores it
 
 
 def _non_negative(value: Any, where: str) -> float | None:
@@ -272,9 +276,17 @@ class Ledger:
         from .evalsets import EvalSet, evalset_hash
         from .hashing import canonical_json
 
+        from .scrub import scrub_evalset
+        from .secrets import Redactor
+
         _check_name(name, "evaluation set name")
         if not isinstance(description, str):
             raise InvalidRun("description must be a string")
+        redactor = Redactor()
+        name, description = redactor.text(name), redactor.text(description)
+        records, found = scrub_evalset(records, redactor)
+        if found:
+            source = {**(source or {}), "redacted": f"credential(s) replaced by [REDACTED] in {', '.join(dict.fromkeys(found))}"}
         storage = records.to_storage()
         digest = C.digest(storage)
         conn = self.conn
@@ -652,10 +664,38 @@ _UNSTORABLE = {
 }
 
 
+MAX_INT = 2**63 - 1
+MAX_DEPTH = 32  # a run document is a few levels deep; readers recurse over what is stored
+
+
+def _check_values(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse what a reader of the stored JSON could not take back: integers beyond 64 bits
+    (SQLite, JSON readers in other languages), non-finite floats and absurd nesting."""
+    if depth > MAX_DEPTH:
+        raise InvalidRun(f"{where}: values nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            raise InvalidRun(f"{where}: an integer with {len(str(abs(value))) if value.bit_length() < 14000 else 'thousands of'} "
+                             "digits is too large (integers must fit in 64 bits); store it as a string")
+    elif isinstance(value, float):
+        if value != value or value in (math.inf, -math.inf):
+            raise InvalidRun(f"{where}: values {_UNSTORABLE['number']}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_values(item, where, depth + 1)
+
+
 def _check_storable(value: Any, where: str) -> None:
-    """Raise InvalidRun unless ``value`` has a canonical JSON form that encodes as UTF-8."""
+    """Raise InvalidRun unless ``value`` has a canonical JSON form that encodes as UTF-8 and that
+    every reader can take back."""
     if value is None:
         return
+    _check_values(value, where)
     try:
         canonical_json(value).encode("utf-8")
     except UnicodeEncodeError:
@@ -774,12 +814,22 @@ class _Prepared:
             _check_name(run.variant, "variant")
         if not isinstance(run.variant_exclude, list) or not all(isinstance(k, str) for k in run.variant_exclude):
             raise InvalidRun("variant.exclude must be a list of parameter names")
+        condition = run.body.get("revisit_when") if isinstance(run.body, dict) else None
+        if run.kind == "decision" and condition is not None:
+            from .expr import ExpressionError, parse
+
+            try:
+                parse(condition)
+            except ExpressionError as exc:
+                raise InvalidRun(f"body.revisit_when: {exc}") from None
         if run.replicate is not None and not isinstance(run.replicate, dict):
             raise InvalidRun("replicate must be an object such as {\"index\": 0, \"of\": 3, \"seed\": 7}")
         evalset_id: int | None = None
         if run.evalset is not None:
             run, evalset_id = _against_evalset(run, ledger)
-        run = _without_credentials(run)
+        from .scrub import scrub_run
+
+        run = scrub_run(run)
         flat = _params.flatten(run.params)
         prompt_texts: dict[str, str] = {}
         prompt_hashes: dict[str, str] = {}
@@ -799,8 +849,14 @@ class _Prepared:
             storage = records.to_storage() if records is not None else []
         except UnicodeEncodeError:
             raise InvalidRun(f"records {_UNSTORABLE['unicode']}") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise InvalidRun(f"records: an input or output value cannot be stored as JSON ({exc})") from None
         digest = records_digest(storage) if storage else None
-        fields = _outcomes(run, records)
+        try:
+            fields = _outcomes(run, records)
+        except OverflowError:
+            raise InvalidRun("records: cost, tokens or latency add up to more than a number can hold "
+                             "(values near 1e308); check the units") from None
         fields["reported_metrics"] = reported
         # Computed here, before the write lock: the first call reads package metadata (~30 ms).
         fields["environment"] = run.environment if run.environment is not None else _env()
@@ -898,6 +954,9 @@ class _Prepared:
             "evalset_id": self.evalset_id,
             "replicate": None if run.replicate is None else canonical_json(run.replicate),
         }
+        for name in _REAL_COLUMNS:
+            if row[name] is not None:
+                row[name] = float(row[name]) + 0.0  # stored as SQLite stores it: -0.0 reads back 0.0
         row["hash"] = row_hash(row)
         return row
 
@@ -956,57 +1015,6 @@ def _against_evalset(run: RunInput, ledger: Ledger) -> tuple[RunInput, int]:
     return replace(run, dataset=dataset, records=records), found.id
 
 
-def _without_credentials(run: RunInput) -> RunInput:
-    """A copy of ``run`` with credentials removed (see :mod:`ledger.secrets`): a key pasted into
-    params, notes, an error message or a record is never stored. The run's caveats say so."""
-    from dataclasses import replace
-
-    from .secrets import REDACTED, Redactor, scrub
-
-    redactor = Redactor()
-    changes: dict[str, Any] = {}
-    removed = 0
-    for name in ("hypothesis", "notes", "caveats", "error", "params", "prompts", "code", "dataset",
-                 "cost", "timing", "body"):
-        clean, n = scrub(getattr(run, name), redactor)
-        if n:
-            changes[name] = clean
-            removed += n
-    records = run.records
-    if records is not None and redactor.secrets:
-        columns = {"ids": records.ids, "labels": records.labels, "predictions": records.predictions,
-                   "strata": records.strata}
-        touched = False
-        for field_name, column in columns.items():
-            if column is None:
-                continue
-            joined = "\x00".join(v for v in column if v is not None)
-            if any(secret in joined for secret in redactor.secrets):
-                clean_col = [None if v is None else redactor.text(v) for v in column]
-                removed += sum(a != b for a, b in zip(clean_col, column, strict=True))
-                columns[field_name] = clean_col
-                touched = True
-        cases: dict[str, dict[str, list[Any]]] = {"inputs": dict(records.inputs), "outputs": dict(records.outputs)}
-        for store in cases.values():
-            for name, values in store.items():
-                clean_values, n = scrub(values, redactor)
-                if n:
-                    store[name] = clean_values
-                    removed += n
-                    touched = True
-        if touched:
-            changes["records"] = replace(
-                records, ids=columns["ids"], labels=columns["labels"],  # type: ignore[arg-type]
-                predictions=columns["predictions"], strata=columns["strata"],  # type: ignore[arg-type]
-                inputs=cases["inputs"], outputs=cases["outputs"],
-            )
-    if not removed:
-        return run
-    note = f"[ledger: {removed} credential value(s) replaced by {REDACTED} before storing]"
-    changes["caveats"] = f"{changes.get('caveats', run.caveats)} {note}".strip()
-    return replace(run, **changes)
-
-
 def _env() -> dict[str, Any]:
     from .envinfo import environment
 
@@ -1018,6 +1026,8 @@ def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
     n = len(records) if records is not None else 0
     dataset = run.dataset or {}
     sample_size = n or int(_non_negative(dataset.get("sample_size"), "dataset.sample_size") or 0)
+    if sample_size > MAX_INT:
+        raise InvalidRun(f"dataset.sample_size {sample_size} is too large (at most {MAX_INT})")
     metrics: dict[str, Any] = {}
     if records is not None and n:
         metrics = classification_metrics(records.labels, records.predictions, run.positive_label)
@@ -1059,9 +1069,12 @@ def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
         timing["stage_order"] = order
     stages = timing_in.get("stages")
     if stages is not None:
-        if not isinstance(stages, dict):
-            raise InvalidRun("timing.stages must be an object of stage: {wall_s: ...}")
-        timing["stages"] = stages
+        if not isinstance(stages, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+            for v in stages.values()
+        ):
+            raise InvalidRun("timing.stages must be an object of stage: {wall_s: number, ...}")
+        timing["stages"] = {k: {f: _finite(x, f"timing.stages.{k}.{f}") for f, x in v.items()} for k, v in stages.items()}
     elif records is not None and records.stage_names():
         timing["stages"] = _stage_totals(records)
     if wall is not None and sample_size:

@@ -296,7 +296,11 @@ def _show_text(ledger: Ledger, run_id: int) -> str:
                 f"p99 {fmt_seconds(p['p99'] / 1000)}"
             )
         lines.append("time: " + ", ".join(parts))
-        for stage, values in (t.get("stages") or {}).items():
+        stages = t.get("stages")
+        for stage, values in (stages.items() if isinstance(stages, dict) else ()):
+            if not isinstance(values, dict):  # rows appended before stages were checked
+                lines.append(f"  stage {stage}: {values}")
+                continue
             lines.append(f"  stage {stage}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in values.items()))
     env = run.environment
     if env:
