@@ -598,6 +598,8 @@ class Ledger:
     def _witness_check(self, load: Any, problems: Any) -> list[str]:
         """The database against its witness: exactly, under the write lock, where the lock can be
         taken (not on a read-only copy, where only a lost tail can be told)."""
+        if self.conn.in_transaction:
+            return []  # inside a snapshot: the witness may be newer than what the snapshot sees
         if self._readonly:
             return list(problems(self.conn, self.path, load(self.path)))
         try:

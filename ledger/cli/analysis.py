@@ -210,7 +210,7 @@ def pareto(
     def entry(p: Any) -> dict[str, Any]:
         base: dict[str, Any] = {"id": p.id, "f1": p.f1, "cost_per_record_usd": p.cost_per_record_usd,
                                 "time_per_record_s": p.time_per_record_s, "on_front": p.id in front_ids,
-                                "dominated_by": [o.id for o in points if o.id != p.id and dominates(o, p)][:5]}
+                                "dominated_by": [] if p.id in front_ids else [o.id for o in front if dominates(o, p)][:5]}
         if by_run:
             base.update(experiment=p.experiment, hypothesis=p.hypothesis, variant=p.variant_name, **compound_metrics(p))
         else:

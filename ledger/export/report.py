@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import LedgerError
 from ..model import Run
-from ..store import Ledger
+from ..store import Ledger, VerifyReport
 from .safe import Redactor
 
 # Comparing two runs reads both runs' records and runs the statistics: the report compares the
@@ -232,9 +232,9 @@ def build_report(
     redactor: Redactor,
     *,
     title: str,
+    verify: VerifyReport,
     max_comparisons: int = MAX_COMPARISONS,
 ) -> Report:
-    verify = ledger.verify()
     comparisons, left_out = _comparisons(ledger, runs, redactor, max_comparisons)
     pareto, dims = _pareto(runs)
     return Report(

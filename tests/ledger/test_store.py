@@ -244,7 +244,7 @@ run_strategy = st.fixed_dictionaries(
         "experiment": st.sampled_from(["a", "b"]),
         "hypothesis": st.text(max_size=40),
         "params": st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda s: "." not in s),
-                                  st.one_of(st.integers(), st.text(max_size=8), st.booleans()), max_size=4),
+                                  st.one_of(st.integers(-(2**63), 2**63 - 1), st.text(max_size=8), st.booleans()), max_size=4),
         "records": st.lists(record, max_size=30),
     }
 )
