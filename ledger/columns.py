@@ -33,10 +33,10 @@ def unpack_text(data: bytes) -> list[Any]:
 
 def encode_codes(values: Sequence[str | None]) -> tuple[list[str], array]:
     """(dictionary, int32 codes) of ``values``; None becomes -1."""
-    vocabulary: dict[str, int] = {}
-    get = vocabulary.setdefault
-    codes = array("i", [-1 if v is None else get(v, len(vocabulary)) for v in values])
-    return list(vocabulary), codes
+    names = [v for v in dict.fromkeys(values) if v is not None]
+    lookup: dict[str | None, int] = {v: i for i, v in enumerate(names)}
+    lookup[None] = -1
+    return names, array("i", map(lookup.__getitem__, values))  # one C-level pass
 
 
 def pack_codes(values: Sequence[str | None]) -> bytes:

@@ -113,6 +113,30 @@ def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         raise InvalidRun(f"{path}: expected a run object or a list of them, got {type(data).__name__}")
 
 
+def read_evalsets(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The evaluation sets a JSON export carries (``{"evalsets": [...], "runs": [...]}``): ``ledger
+    log`` stores them before the runs that name them. Other files carry none."""
+    if path.suffix.lower() == ".jsonl":
+        return []
+    try:
+        with path.open("rb") as fh:
+            if fh.read(1).lstrip() not in (b"{", b""):
+                return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []  # read_documents reports what is wrong with the file
+    sets = data.get("evalsets") if isinstance(data, dict) else None
+    if not isinstance(sets, list):
+        return []
+    out = []
+    for index, item in enumerate(sets):
+        where = f"{path}: evalsets[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("records"), list):
+            raise InvalidRun(f"{where}: an evaluation set needs a name and a list of records")
+        out.append((where, item))
+    return out
+
+
 def _str(doc: Mapping[str, Any], key: str, where: str, default: str | None = "") -> Any:
     value = doc.get(key, default)
     if value is None or isinstance(value, str):

@@ -8,7 +8,6 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
-
 # Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts the sequences
 # that clear screens, set colours, write the clipboard), DEL, and the bidirectional overrides that
 # reorder what is shown. Each is shown as its escape (``\x1b``) instead.

@@ -129,6 +129,7 @@ class Ledger:
         self.timeout_s = first.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
         # evaluation sets never change once stored: their records are read once per Ledger
         self._evalset_records: dict[int, EvalRecords] = {}
+        self._evalset_positions: dict[int, dict[str, int]] = {}
         self._variants: tuple[int | None, list[Variant]] | None = None
 
     def _register(self, conn: sqlite3.Connection) -> None:
@@ -226,6 +227,9 @@ class Ledger:
         from .witness import Witness, read_head
 
         conn = self.conn
+        if getattr(self._local, "writing", False):
+            yield conn  # inside batch(): one transaction for everything in it
+            return
         with self._guard.exclusive(self.timeout_s):
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -233,7 +237,11 @@ class Ledger:
                 raise self._database_error(exc) from None
             try:
                 before = read_head(conn)
-                yield conn
+                self._local.writing = True
+                try:
+                    yield conn
+                finally:
+                    self._local.writing = False
                 self._guard.record(Witness(before, read_head(conn)))
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
@@ -250,6 +258,10 @@ class Ledger:
                 raise
             self._guard.record(Witness(read_head(conn)))
             self._guard.checkpoint_if_due(conn)
+
+    def batch(self) -> Any:
+        """A block whose appends (runs and evaluation sets) are one transaction: all or nothing."""
+        return self._write()
 
     def _database_error(self, exc: sqlite3.OperationalError) -> LedgerError:
         if is_lock_error(exc):
@@ -275,7 +287,6 @@ class Ledger:
         from . import columns as C
         from .evalsets import EvalSet, evalset_hash
         from .hashing import canonical_json
-
         from .scrub import scrub_evalset
         from .secrets import Redactor
 
@@ -453,6 +464,14 @@ class Ledger:
             )
             found = EvalRecords.from_storage((r[0], r[1], bytes(r[2])) for r in cur)
             self._evalset_records[evalset_id] = found
+        return found
+
+    def evalset_positions(self, evalset_id: int) -> dict[str, int]:
+        """Record id -> position in the evaluation set (cached: a set never changes)."""
+        found = self._evalset_positions.get(evalset_id)
+        if found is None:
+            ids = self.evalset_records(evalset_id).ids
+            found = self._evalset_positions[evalset_id] = {rid: i for i, rid in enumerate(ids)}
         return found
 
     # ---- variants ------------------------------------------------------------------------------
@@ -997,21 +1016,30 @@ def _against_evalset(run: RunInput, ledger: Ledger) -> tuple[RunInput, int]:
     if records is None or not len(records):
         return replace(run, dataset=dataset), found.id
     rows = ledger.evalset_records(found.id)
-    position = {rid: i for i, rid in enumerate(rows.ids)}
+
+    def aligned(column: list[Any]) -> list[Any]:
+        return column if same_order else [column[i] for i in where]
+
+    # The common case, every record of the set in the set's order, is checked at C speed.
+    same_order = records.ids == rows.ids
     where: list[int] = []
-    for k, rid in enumerate(records.ids):
-        i = position.get(rid)
-        if i is None:
-            raise InvalidRun(f"records[{k}]: record {rid!r} is not in evaluation set {found.name!r}")
-        if rows.labels[i] != records.labels[k]:
-            raise InvalidRun(f"records[{k}]: record {rid!r} has label {records.labels[k]!r}, but "
-                             f"evaluation set {found.name!r} says {rows.labels[i]!r}")
-        where.append(i)
+    if not same_order:
+        position = ledger.evalset_positions(found.id)
+        for k, rid in enumerate(records.ids):
+            i = position.get(rid)
+            if i is None:
+                raise InvalidRun(f"records[{k}]: record {rid!r} is not in evaluation set {found.name!r}")
+            where.append(i)
+    expected_labels = aligned(rows.labels)
+    if expected_labels != records.labels:
+        k = next(k for k, (x, y) in enumerate(zip(records.labels, expected_labels, strict=True)) if x != y)
+        raise InvalidRun(f"records[{k}]: record {records.ids[k]!r} has label {records.labels[k]!r}, but "
+                         f"evaluation set {found.name!r} says {expected_labels[k]!r}")
     strata = records.strata
     if strata is None and rows.strata is not None:
-        strata = [rows.strata[i] for i in where]
+        strata = aligned(rows.strata)
     inputs = {name: values for name, values in records.inputs.items()
-              if name not in rows.inputs or [rows.inputs[name][i] for i in where] != values}
+              if name not in rows.inputs or aligned(rows.inputs[name]) != values}
     if strata is not records.strata or inputs != records.inputs:
         records = replace(records, strata=strata, inputs=inputs)
     return replace(run, dataset=dataset, records=records), found.id

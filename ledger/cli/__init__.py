@@ -36,5 +36,5 @@ def main() -> None:
     # Stored text never reaches a terminal raw (escape sequences in a hypothesis would clear the
     # screen or write the clipboard); the TUI draws the terminal itself and escapes its own text.
     if sys.stdout.isatty() and sys.argv[1:2] != ["tui"]:
-        sys.stdout = SafeStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = SafeStream(sys.stdout)
     app()

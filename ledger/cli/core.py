@@ -51,7 +51,7 @@ def log(
     """
     import tempfile
 
-    from ..document import read_documents, to_run_input
+    from ..document import read_documents, read_evalsets, to_run_input
 
     path = db_path(db)
     docs: list[tuple[str, dict[str, Any]]] = []
@@ -69,7 +69,18 @@ def log(
     inputs = [to_run_input(doc, where) for where, doc in docs]
     with Ledger(path) as ledger:
         before = ledger.head()[0] or 0
-        appended = ledger.append_many(inputs, [where for where, _ in docs])
+        sets = [(where, s) for file in files if str(file) != "-" for where, s in read_evalsets(file)]
+        with ledger.batch():  # the evaluation sets an export carries, then its runs: all or nothing
+            if sets:
+                from ..evalsets import EvalRecords
+
+                parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
+                for s, recs in parsed:
+                    stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
+                                                source=s.get("source") if isinstance(s.get("source"), dict) else None)
+                    if not as_json:
+                        print(safe(f"evaluation set {stored.name}: {stored.record_count} records"))
+            appended = ledger.append_many(inputs, [where for where, _ in docs])
     if as_json:
         print_json([{"id": r.id, "uid": r.uid, "hash": r.hash, "new": r.id > before} for r in appended])
         return

@@ -29,8 +29,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from glob import escape as glob_escape
 from collections.abc import Callable
+from glob import escape as glob_escape
 from pathlib import Path
 
 from ..errors import LedgerError, RunNotFound, UsageError

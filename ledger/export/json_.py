@@ -18,8 +18,8 @@ from typing import Any, TextIO
 
 from ..columnar import to_columnar
 from ..document import run_to_document
-from ..records import Records
 from ..model import KINDS, Run
+from ..records import Records
 from ..store import Ledger, VerifyReport
 from .safe import Redactor
 
@@ -47,9 +47,12 @@ def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> Iterator[t
             prompt_cache[sha] = "" if text is None else text
         return prompt_cache[sha]
 
+    set_names = {e.id: e.name for e in ledger.evalsets()}
     for row in rows:
         texts = {name: prompt(sha) for name, sha in row.prompts.items()}
         doc = run_to_document(row, None, texts, uids.get)
+        if row.evalset_id is not None:
+            doc["evalset"] = set_names[row.evalset_id]
         if row.parent_id is not None and row.parent_id not in uids:
             # The parent stays behind: its id means nothing in another ledger.
             doc["parent"] = None
@@ -72,6 +75,28 @@ def _write_document(fh: TextIO, doc: dict[str, Any], records: Records | None, re
     fh.write("}}")
 
 
+def evalset_documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[str, Any]]:
+    """The evaluation sets the exported runs name, whole (``ledger log`` stores them first)."""
+    used = sorted({r.evalset_id for r in rows if r.evalset_id is not None})
+    out = []
+    for set_id in used:
+        es = ledger.evalset(set_id)
+        recs = ledger.evalset_records(set_id)
+        rows_out = []
+        for i, rid in enumerate(recs.ids):
+            item: dict[str, Any] = {"id": rid, "label": recs.labels[i]}
+            if recs.strata is not None and recs.strata[i] is not None:
+                item["stratum"] = recs.strata[i]
+            item["input"] = {k: v[i] for k, v in recs.inputs.items() if v[i] is not None}
+            expected = {k: v[i] for k, v in recs.expected.items() if v[i] is not None}
+            if expected:
+                item["expected"] = expected
+            rows_out.append(item)
+        out.append(redactor.value({"name": es.name, "description": es.description, "source": es.source,
+                                   "digest": es.digest}) | {"records": rows_out})
+    return out
+
+
 def write(
     ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
     experiment: str | None = None, whole_ledger: bool = False, verify: VerifyReport,
@@ -92,7 +117,11 @@ def write(
     # One run document per line inside the list: readable, diffable, and written by json's C
     # encoder (``indent`` would switch to the pure-Python one, several times slower).
     with paths[0].open("w", encoding="utf-8") as fh:
-        fh.write('{"ledger_export": ' + redactor.serialized(json.dumps(header, ensure_ascii=False)) + ', "runs": [\n')
+        fh.write('{"ledger_export": ' + redactor.serialized(json.dumps(header, ensure_ascii=False)))
+        sets = evalset_documents(ledger, rows, redactor)
+        if sets:  # stored first by `ledger log`, before the runs that name them
+            fh.write(', "evalsets": ' + redactor.serialized(json.dumps(sets, ensure_ascii=False, allow_nan=False)))
+        fh.write(', "runs": [\n')
         for i, (doc, records) in enumerate(documents(ledger, rows, redactor)):
             if i:
                 fh.write(",\n")

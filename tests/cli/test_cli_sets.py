@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ledger import Ledger
 from ledger.cli import app
 
 runner = CliRunner()
@@ -108,3 +109,20 @@ def test_evalset_ls_show_and_idempotent_create(db: Path, tmp_path: Path) -> None
 def test_bad_input_is_one_line(db: Path, args: tuple[str, ...], message: str) -> None:
     code, _, err = invoke(*args, "--db", str(db))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_json_export_carries_the_set_and_logs_back_into_a_fresh_ledger(db: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "all.json"
+    code, _, err = invoke("export", "-f", "json", "-o", str(out_file), "--db", str(db))
+    assert code == 0, err
+    fresh = tmp_path / "fresh.db"
+    invoke("init", "--db", str(fresh))
+    code, out, err = invoke("log", str(out_file), "--db", str(fresh))
+    assert code == 0, err
+    assert "evaluation set audit-12: 12 records" in out
+    with Ledger(fresh) as ledger, Ledger(db) as original:
+        assert ledger.evalset("audit-12").digest == original.evalset("audit-12").digest
+        assert [(r.variant, r.variant_name, r.f1) for r in ledger.runs()] == \
+               [(r.variant, r.variant_name, r.f1) for r in original.runs()]
+    code, out, _ = invoke("cases", "1", "2", "--lost", "--json", "--db", str(fresh))
+    assert [c["id"] for c in json.loads(out)["cases"]] == ["r00", "r03"]

@@ -107,7 +107,7 @@ def test_one_ledger_shared_by_eight_threads(tmp_path: Path) -> None:
             try:
                 run = led.append(RunInput(experiment=f"w{w}", uid=f"{w}-{i}", records=records[w]))
                 acked[run.uid] = run.id
-            except BaseException as exc:  # noqa: BLE001 - the test reports every kind
+            except BaseException as exc:
                 errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
@@ -163,7 +163,7 @@ def test_bad_numbers_and_shapes_are_one_clear_error(ledger: Ledger, fields: dict
 
 
 def test_a_stage_column_without_a_field_is_refused() -> None:
-    with pytest.raises(LedgerError, match="stages.<stage>.<field>"):
+    with pytest.raises(LedgerError, match=r"stages\.<stage>\.<field>"):
         Records.from_columns(["a"], ["x"], ["x"], numeric={"stages.x": [1.0]})
 
 

@@ -184,10 +184,10 @@ def test_metrics_from_bincount_match_scikit_learn() -> None:
         classes = [f"c{i}" for i in range(rng.randint(1, 6))]
         n = rng.randint(1, 400)
         y = [rng.choice(classes) for _ in range(n)]
-        p = [rng.choice(classes + ["extra"]) for _ in range(n)]
+        p = [rng.choice([*classes, "extra"]) for _ in range(n)]
         m = classification_metrics(y, p)
         labels = sorted(set(y) | set(p))
-        pr, rc, f1, sup = precision_recall_fscore_support(y, p, labels=labels, zero_division=0)
+        pr, rc, _f1, sup = precision_recall_fscore_support(y, p, labels=labels, zero_division=0)
         for i, c in enumerate(labels):
             assert m["classes"][c]["precision"] == pytest.approx(pr[i]) and m["classes"][c]["recall"] == pytest.approx(rc[i])
             assert m["classes"][c]["support"] == sup[i]
