@@ -54,8 +54,13 @@ def scrub_run(run: RunInput, redactor: Redactor | None = None) -> RunInput:
 
 
 def _column(values: list[Any], redactor: Redactor, where: str, found: list[str], distinct: bool) -> list[Any]:
-    present = [v for v in (dict.fromkeys(values) if distinct else values) if v is not None]
-    if not redactor.found_in("\x00".join(present)):
+    if distinct:  # labels, predictions, strata: a few distinct values (None: no stratum)
+        present = set(values)
+        present.discard(None)
+        joined = "\x00".join(present)
+    else:  # record ids: never None
+        joined = "\x00".join(values)
+    if not redactor.found_in(joined):
         return values
     clean = [None if v is None else redactor.text(v) for v in values]
     found.append(where)

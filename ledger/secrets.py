@@ -59,6 +59,16 @@ _SHAPES = re.compile(
 )
 
 
+# Every shape above starts with one of these: a substring search for them (at C speed) decides
+# whether the regular expression needs to run at all (it is slow on long text, such as the joined
+# record ids of a large run).
+_SHAPE_HINTS = ("sk-", "gh", "github_pat_", "AKIA", "ASIA", "xox", "AIza", "eyJ", "earer", "EARER", "://")
+
+
+def _may_hold_shape(text: str) -> bool:
+    return any(hint in text for hint in _SHAPE_HINTS)
+
+
 def _shape_sub(match: re.Match[str]) -> str:
     kept = match.group(1) or match.group(2) or ""
     return kept + REDACTED
@@ -78,13 +88,14 @@ class Redactor:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        if _SHAPES.search(value) is None:
+        if not _may_hold_shape(value) or _SHAPES.search(value) is None:
             return value
         return _SHAPES.sub(_shape_sub, value)
 
     def found_in(self, joined: str) -> bool:
         """Whether ``joined`` (many strings joined) holds anything :meth:`text` would remove."""
-        return any(secret in joined for secret in self.secrets) or _SHAPES.search(joined) is not None
+        return any(secret in joined for secret in self.secrets) or (
+            _may_hold_shape(joined) and _SHAPES.search(joined) is not None)
 
     def value(self, value: Any, key: str = "") -> Any:
         """``value`` with secrets removed: by key name (strings and containers, not numbers) and
@@ -104,7 +115,7 @@ class Redactor:
         for escaped, _raw in self._json_forms:
             if escaped and escaped in text:
                 text = text.replace(escaped, REDACTED)
-        if _SHAPES.search(text) is None:
+        if not _may_hold_shape(text) or _SHAPES.search(text) is None:
             return text
         return _SHAPES.sub(_shape_sub, text)
 
