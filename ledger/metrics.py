@@ -46,14 +46,15 @@ def metrics_from_codes(
     form): one ``numpy.bincount`` builds the confusion matrix, whatever the number of records."""
     import numpy as np
 
-    if len(label_codes) != len(pred_codes):
-        raise ValueError("labels and predictions differ in length")
-    n = len(label_codes)
     classes = sorted(set(label_names) | set(pred_names))
     index = {c: i for i, c in enumerate(classes)}
     k = len(classes)
+    # codes are int32 (little-endian when they come from storage: every supported platform is)
     truth = np.asarray([index[c] for c in label_names], dtype=np.int64)[np.frombuffer(label_codes, dtype=np.int32)]
     pred = np.asarray([index[c] for c in pred_names], dtype=np.int64)[np.frombuffer(pred_codes, dtype=np.int32)]
+    if len(truth) != len(pred):
+        raise ValueError("labels and predictions differ in length")
+    n = len(truth)
     cells = np.bincount(truth * k + pred, minlength=k * k).reshape(k, k) if n else np.zeros((k, k), dtype=np.int64)
     tp_all = np.diagonal(cells)
     support_all = cells.sum(axis=1)

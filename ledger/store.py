@@ -874,7 +874,7 @@ class _Prepared:
             raise InvalidRun(f"records: an input or output value cannot be stored as JSON ({exc})") from None
         digest = records_digest(storage) if storage else None
         try:
-            fields = _outcomes(run, records)
+            fields = _outcomes(run, records, storage)
         except OverflowError:
             raise InvalidRun("records: cost, tokens or latency add up to more than a number can hold "
                              "(values near 1e308); check the units") from None
@@ -1051,7 +1051,8 @@ def _env() -> dict[str, Any]:
     return environment()
 
 
-def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
+def _outcomes(run: RunInput, records: Records | None,
+              storage: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
     """Metrics, cost and timing from the records (and what the caller gave where records lack it)."""
     n = len(records) if records is not None else 0
     dataset = run.dataset or {}
@@ -1060,7 +1061,16 @@ def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
         raise InvalidRun(f"dataset.sample_size {sample_size} is too large (at most {MAX_INT})")
     metrics: dict[str, Any] = {}
     if records is not None and n:
-        metrics = classification_metrics(records.labels, records.predictions, run.positive_label)
+        coded = {name: data for name, kind, data in storage or () if kind == "codes"}
+        if "label" in coded and "prediction" in coded:  # the codes just packed for storage
+            from .columns import split_codes
+            from .metrics import metrics_from_codes
+
+            label_names, label_codes = split_codes(coded["label"])
+            pred_names, pred_codes = split_codes(coded["prediction"])
+            metrics = metrics_from_codes(label_names, label_codes, pred_names, pred_codes, run.positive_label)
+        else:
+            metrics = classification_metrics(records.labels, records.predictions, run.positive_label)
     cost_in = dict(run.cost or {})
     cost: dict[str, Any] = {
         k: v for k, v in cost_in.items() if k in ("model", "prices", "billing", "cache_hits", "calls")

@@ -225,3 +225,13 @@ def test_pareto_of_many_ties_is_fast_and_right() -> None:
                for i in range(rng.randint(1, 30))]
         expected = {p.id for p in pts if p.f1 is not None and not any(dominates(o, p) for o in pts if o.f1 is not None)}
         assert {p.id for p in pareto_front(pts)} == expected
+
+
+def test_stored_metrics_come_from_the_stored_codes_and_match_scikit_learn(ledger: Ledger) -> None:
+    from sklearn.metrics import accuracy_score
+
+    recs = make_records(300, seed=4, positive_rate=0.3)
+    run = ledger.append(RunInput(experiment="e", records=recs, positive_label="wrong"))
+    assert run.accuracy == pytest.approx(accuracy_score(recs.labels, recs.predictions))
+    assert run.metrics["n"] == 300
+    assert run.metrics == classification_metrics(recs.labels, recs.predictions, "wrong")
