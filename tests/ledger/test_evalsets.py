@@ -125,3 +125,21 @@ def test_stratified_sample_keeps_every_class_and_its_share(n: int, size: int, se
             assert counts[label] >= 1
     assert drawn.ids == [i for i in full.ids if i in set(drawn.ids)]  # original order kept
     assert full.sample(n, seed, stratify_by="label").ids == drawn.ids  # deterministic
+
+
+def test_track_names_its_set_and_variant_and_records_cases(ledger: Ledger) -> None:
+    ledger.add_evalset("s", _set(20))
+    for seed in range(2):
+        with ledger.track("e", hypothesis="k=3", params={"k": 3, "seed": seed}, evalset="s",
+                          variant="k3", replicate={"index": seed, "of": 2, "seed": seed},
+                          positive_label="wrong", capture_code=False) as run:
+            for i in range(20):
+                run.record(id=f"r{i}", label="wrong" if i % 10 == 0 else "ok", prediction="ok",
+                           output={"code": f"{i:04d}.00", "rationale": "looks fine"})
+    first, second = ledger.runs()
+    assert first.variant == second.variant and first.variant_name == "k3"
+    assert first.evalset_id == second.evalset_id == ledger.evalset("s").id
+    assert second.parent_id is None  # a repeat never derives from the repeat before it
+    assert ledger.records(second.id).outputs["rationale"][0] == "looks fine"
+    [variant] = ledger.variants()
+    assert variant.run_ids == (first.id, second.id)
