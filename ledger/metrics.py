@@ -152,10 +152,10 @@ def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float] | None:
     import numpy as np
 
     values = np.frombuffer(latencies_ms, dtype=np.float64) if isinstance(latencies_ms, array) else np.asarray(latencies_ms, dtype=np.float64)
-    total = math.fsum(values)
+    total = math.fsum(latencies_ms)  # exact, and at C speed over an array('d') (not numpy scalars)
     if total != total:
         values = values[~np.isnan(values)]
-        total = math.fsum(values)
+        total = math.fsum(values.tolist())
     if not len(values):
         return None
     p50, p95, p99 = (float(v) for v in np.percentile(values, [50, 95, 99]))

@@ -77,6 +77,8 @@ def os_error_text(exc: OSError) -> str:
 
     where = f" {exc.filename}" if exc.filename else ""
     reason = exc.strerror or str(exc)
+    if not exc.errno:  # raised by a writer with a message of its own
+        return f"{reason}; free some space or check the target folder, then retry"
     hint = {
         errno.ENOSPC: "free some space and retry",
         errno.EDQUOT: "free some space and retry",

@@ -207,8 +207,14 @@ def export(
         with ledger.snapshot():
             selected = select_runs(ledger, runs, experiment)
             report = ledger.verify()
-            write(ledger, selected, files.temps, Redactor(), experiment=experiment,
-                  whole_ledger=runs is None and experiment is None, verify=report)
+            try:
+                write(ledger, selected, files.temps, Redactor(), experiment=experiment,
+                      whole_ledger=runs is None and experiment is None, verify=report)
+            except Exception as exc:
+                # openpyxl streams through lxml, whose write failures (a full disk) are not OSErrors
+                if type(exc).__name__ != "SerialisationError":
+                    raise
+                raise OSError(f"cannot write {target} ({exc}): the disk may be full") from None
         files.commit()
     finally:
         files.discard()

@@ -8,6 +8,7 @@ so that editing the cell keeps it text.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import re
 from pathlib import Path
@@ -111,6 +112,21 @@ def write(
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
+    try:
+        _write(wb, ledger, runs, paths, redactor, verify)
+    except Exception:
+        # A failed write (a full disk) leaves each sheet's streaming writer suspended; closed
+        # here, it cannot print a second error when it is collected at exit.
+        for ws in wb.worksheets:
+            writer = getattr(ws, "_writer", None)
+            with contextlib.suppress(Exception):
+                if writer is not None:
+                    writer.xf.close()
+        raise
+
+
+def _write(wb: Any, ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor,
+           verify: VerifyReport) -> None:
     kinds = ["datetime" if c.name == "created_at" else c.kind for c in COLUMNS]
     sheet = _Sheet(wb, "runs", [c.header for c in COLUMNS], kinds, [c.width for c in COLUMNS])
     for run in runs:

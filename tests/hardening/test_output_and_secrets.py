@@ -235,3 +235,43 @@ def test_stored_metrics_come_from_the_stored_codes_and_match_scikit_learn(ledger
     assert run.accuracy == pytest.approx(accuracy_score(recs.labels, recs.predictions))
     assert run.metrics["n"] == 300
     assert run.metrics == classification_metrics(recs.labels, recs.predictions, "wrong")
+
+
+@pytest.mark.parametrize("secret", [
+    "sk-ant-api03-" + "a" * 30, "sk-proj-" + "b" * 30, "ghp_" + "C" * 36, "github_pat_" + "d" * 40,
+    "AKIA" + "E" * 16, "xoxb-1234567890ab", "AIza" + "f" * 35,
+    "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2Q",
+])
+def test_credentials_are_recognised_by_their_shape(secret: str) -> None:
+    from ledger.secrets import Redactor
+
+    redactor = Redactor([])
+    assert secret not in redactor.text(f"pasted {secret} here")
+    assert redactor.text("ordinary notes about recall and the github workflow") == "ordinary notes about recall and the github workflow"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "html", "md", "xlsx", "parquet"])
+def test_an_export_onto_a_full_disk_is_one_line_and_leaves_nothing(ledger: Ledger, db_path: Path, fmt: str) -> None:
+    """A real write failure: the export process may write at most 20 KB per file (RLIMIT_FSIZE,
+    so writes fail with EFBIG as they would with ENOSPC on a full disk)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    for i in range(30):
+        ledger.append(make_run(n=300, seed=i, notes="x" * 2000))
+    ledger.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    out_dir = db_path.parent / "out"
+    out_dir.mkdir()
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    exe = str(Path(sys.executable).with_name("ledger"))
+    proc = subprocess.run([exe, "export", "-f", fmt, "-o", str(out_dir / f"x.{fmt}"), "--db", str(db_path)],
+                          capture_output=True, text=True, preexec_fn=limit, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert list(out_dir.iterdir()) == []
