@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import IntegrityFailure, LedgerError
-from ..render import fmt_ratio, fmt_seconds, fmt_usd, table, truncate
+from ..render import fmt_ratio, fmt_seconds, fmt_usd, safe, table, truncate
 from ..store import Ledger
-from .common import DbOption, JsonOption, db_path, handle_errors, parse_id, print_json
+from .common import DbOption, JsonOption, db_path, handle_errors, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show)
     app.command("records")(records)
     app.command("verify")(verify)
+    app.command("anchor")(anchor)
 
 
 @handle_errors
@@ -44,63 +45,48 @@ def log(
 ) -> None:
     """Append runs from run documents (the format `ledger export --format json` writes).
 
-    Every document is read and validated before anything is appended: a bad file writes nothing.
+    All the files are appended in one transaction: every document is validated first, and a bad
+    document (or a lock held past the busy timeout) writes nothing. A document whose uid is
+    already stored is skipped when its content is the same, and is an error when it differs.
     """
     import tempfile
 
     from ..document import read_documents, read_evalsets, to_run_input
 
     path = db_path(db)
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for file in files:
+        if str(file) == "-":
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as tmp:
+                tmp.write(sys.stdin.read())
+            tmp_path = Path(tmp.name)
+            try:
+                docs.extend(read_documents(tmp_path))
+            finally:
+                tmp_path.unlink()
+        else:
+            docs.extend(read_documents(file))
+    inputs = [to_run_input(doc, where) for where, doc in docs]
     with Ledger(path) as ledger:
-        def resolve(uid: str) -> int | None:
-            row = ledger.conn.execute("SELECT id FROM runs WHERE uid = ?", (uid,)).fetchone()
-            return None if row is None else int(row[0])
-
-        docs: list[tuple[str, dict[str, Any]]] = []
-        for file in files:
-            if str(file) == "-":
-                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as tmp:
-                    tmp.write(sys.stdin.read())
-                tmp_path = Path(tmp.name)
-                try:
-                    docs.extend(read_documents(tmp_path))
-                finally:
-                    tmp_path.unlink()
-            else:
-                docs.extend(read_documents(file))
-        # Validate all first (parent_uid resolves against runs appended earlier in this batch,
-        # so those are checked again at append time).
-        uids_in_batch = {d.get("uid") for _, d in docs if d.get("uid")}
-
-        def resolve_or_pending(uid: str) -> int | None:
-            found = resolve(uid)
-            if found is None and uid in uids_in_batch:
-                return 0  # appended earlier in this batch: resolved for real below
-            return found
-
-        for where, doc in docs:
-            to_run_input(doc, where, resolve_or_pending)
+        before = ledger.head()[0] or 0
         sets = [(where, s) for file in files if str(file) != "-" for where, s in read_evalsets(file)]
-        if sets:
-            from ..evalsets import EvalRecords
+        with ledger.batch():  # the evaluation sets an export carries, then its runs: all or nothing
+            if sets:
+                from ..evalsets import EvalRecords
 
-            parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
-            for s, recs in parsed:
-                stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
-                                            source=s.get("source") if isinstance(s.get("source"), dict) else None)
-                if not as_json:
-                    print(f"evaluation set {stored.name}: {stored.record_count} records")
-        appended = []
-        for where, doc in docs:
-            known = resolve(doc["uid"]) if isinstance(doc.get("uid"), str) else None
-            run = ledger.append(to_run_input(doc, where, resolve))
-            appended.append(run)
-            if known is not None:
-                print(f"{where}: already stored as run {run.id} (same uid): not appended again", file=sys.stderr)
-            if not as_json:
-                print(f"{run.id}\t{run.experiment}\t{run.record_count} records\t{run.status}")
+                parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
+                for s, recs in parsed:
+                    stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
+                                                source=s.get("source") if isinstance(s.get("source"), dict) else None)
+                    if not as_json:
+                        print(safe(f"evaluation set {stored.name}: {stored.record_count} records"))
+            appended = ledger.append_many(inputs, [where for where, _ in docs])
     if as_json:
-        print_json([{"id": r.id, "uid": r.uid, "hash": r.hash} for r in appended])
+        print_json([{"id": r.id, "uid": r.uid, "hash": r.hash, "new": r.id > before} for r in appended])
+        return
+    for r in appended:
+        note = "" if r.id > before else "\talready stored (same uid, same content)"
+        print(safe(f"{r.id}\t{r.experiment}\t{r.record_count} records\t{r.status}") + note)
 
 
 @handle_errors
@@ -274,7 +260,7 @@ def show(
             else:
                 text = _show_variant(ledger, run_id)
                 if text is not None:
-                    print(text)
+                    print(safe(text))
                     return
         rid = single_run(ledger, run_id)
         if as_json:
@@ -287,7 +273,7 @@ def show(
         else:
             from ..show_text import row_text
 
-            print(row_text(ledger, rid))
+            print(safe(row_text(ledger, rid)))
 
 
 @handle_errors
@@ -335,28 +321,42 @@ def verify(
         str | None,
         typer.Option("--expect-head", help="ID:HASH from an earlier verify or export: fail if that run is gone or differs (an older copy restored)."),
     ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="Anchor file written by `ledger anchor`: fail unless every anchored head is still in the ledger, unchanged."),
+    ] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="With --against: the anchors must be signed with this key file.")] = None,
 ) -> None:
-    """Recompute the hash chain and every records digest; run SQLite's integrity check."""
+    """Recompute the hash chain and every records digest; run SQLite's integrity check; check the
+    triggers, the witness of the head beside the file, and (--against) anchors kept elsewhere."""
+    from ..anchor import check_anchors, read_key
+
     path = db_path(db)
-    with Ledger(path) as ledger:
+    with Ledger(path, verifying=True) as ledger:
         report = ledger.verify()
         problems = list(report.problems)
         if expect_head:
             problems.extend(_check_expected_head(ledger, expect_head))
+        if against is not None:
+            problems.extend(check_anchors(ledger, against, read_key(key)))
     if as_json:
         out = report.to_dict()
         out["problems"] = problems
         out["ok"] = not problems
         print_json(out)
     else:
-        print(f"ledger:          {report.path}")
-        print(f"SQLite:          {report.sqlite_version} (integrity_check: {report.integrity_check})")
+        print(safe(f"ledger:          {report.path}"))
+        print(f"SQLite:          {report.sqlite_version} (integrity_check: {safe(report.integrity_check)})")
+        print(f"WAL-reset bug:   {report.mitigation}")
         print(f"rows checked:    {report.runs_checked} ({report.records_checked} with records)")
         print(f"chain head:      {report.head_id}:{report.head_hash}")
+        if report.evalsets_head_id:
+            print(f"evaluation sets: {report.evalsets_head_id}:{report.evalsets_head_hash}")
         for problem in problems:
-            print(f"FAIL  {problem}")
+            print(safe(f"FAIL  {problem}"))
         if not problems:
-            print("verified:        the chain, every records digest and every prompt hash match")
+            print("verified:        the chain, every records digest and prompt hash, the triggers and the witness match"
+                  + ("; every anchor holds" if against is not None else ""))
     if problems:
         if report.first_bad_run is not None:
             first = f"run {report.first_bad_run}"
@@ -369,10 +369,36 @@ def verify(
                                + (" in the JSON" if as_json else ", listed above"))
 
 
+@handle_errors
+def anchor(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Append the anchor to this file (keep it where the ledger's writer cannot change it: a git repository, a published page).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Sign the anchor (HMAC-SHA256) with this key file, kept outside the ledger.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the ledger's head (runs and evaluation sets) as an anchor: one JSON line, on stdout or appended to --out."""
+    import json
+
+    from ..anchor import make_anchor, read_key
+
+    with Ledger(db_path(db), verifying=True) as ledger:
+        made = make_anchor(ledger, read_key(key))
+    line = json.dumps(made.to_dict(), sort_keys=True)
+    if out is None:
+        print(line)
+    else:
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        print(f"anchored run {made.runs[0]} and evaluation set {made.evalsets[0]} in {out}"
+              + ("" if made.verified else " (the ledger did NOT verify: `ledger verify` says why)"), file=sys.stderr)
+
+
 def _check_expected_head(ledger: Ledger, spec: str) -> list[str]:
-    head_id_text, sep, head_hash = spec.partition(":")
+    head_id_text, sep, head_hash = spec.strip().partition(":")
+    head_hash = head_hash.strip().lower()
     if not sep or not head_hash:
         raise LedgerError(f"--expect-head {spec!r} must be ID:HASH, as `ledger verify` prints it")
+    from ..specs import parse_id
+
     head_id = parse_id(head_id_text)
     row = ledger.conn.execute("SELECT hash FROM runs WHERE id = ?", (head_id,)).fetchone()
     if row is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..imported import describe, headline, source_of
 from ..model import Run
-from ..store import Ledger
+from ..store import Ledger, VerifyReport
 from .charts import COLOURS, Column, delta_chart, variant_chart
 from .report import Report, build_report, report_title
 from .report_compare import VariantComparison
@@ -142,7 +142,7 @@ def render(report: Report, redactor: Redactor) -> str:
 
 def write(
     ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
-    experiment: str | None = None, whole_ledger: bool = False,
+    experiment: str | None = None, whole_ledger: bool = False, verify: VerifyReport,
 ) -> None:
-    report = build_report(ledger, runs, redactor, title=report_title(runs, experiment))
+    report = build_report(ledger, runs, redactor, title=report_title(runs, experiment), verify=verify)
     paths[0].write_text(render(report, redactor), encoding="utf-8")

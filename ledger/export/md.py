@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..imported import describe, headline, source_of
 from ..model import Run
-from ..store import Ledger
+from ..store import Ledger, VerifyReport
 from .report import Report, build_report, report_title, split_flags
 from .rows import diff_summary, fmt_ratio, fmt_seconds, fmt_usd
 from .safe import Redactor, md_cell
@@ -121,7 +121,7 @@ def render(report: Report, redactor: Redactor) -> str:
 
 def write(
     ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
-    experiment: str | None = None, whole_ledger: bool = False,
+    experiment: str | None = None, whole_ledger: bool = False, verify: VerifyReport,
 ) -> None:
-    report = build_report(ledger, runs, redactor, title=report_title(runs, experiment))
+    report = build_report(ledger, runs, redactor, title=report_title(runs, experiment), verify=verify)
     paths[0].write_text(render(report, redactor), encoding="utf-8")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Run
 from ..render import fmt_ratio, fmt_usd
-from ..store import Ledger
+from ..store import Ledger, VerifyReport
 from .report_compare import VariantComparison, compare_variants
 from .safe import Redactor
 
@@ -212,9 +212,9 @@ def build_report(
     redactor: Redactor,
     *,
     title: str,
+    verify: VerifyReport,
     max_comparisons: int = MAX_COMPARISONS,
 ) -> Report:
-    verify = ledger.verify()
     summaries, variant_of = _variants(ledger, runs)
     cards = _cards(summaries)
     decisions = _decision_rows(ledger, runs, redactor)
