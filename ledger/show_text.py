@@ -230,7 +230,10 @@ def _cost_time_lines(run: Run) -> list[str]:
                      f"p99 {fmt_seconds(p['p99'] / 1000)}")
     if parts:
         lines.append("time: " + ", ".join(parts))
-    stages: Mapping[str, Mapping[str, Any]] = t.get("stages") or {}
+    raw = t.get("stages")
+    # rows appended before stages were checked may hold anything here: show what is readable
+    stages: Mapping[str, Mapping[str, Any]] = (
+        {k: v if isinstance(v, dict) else {"value": v} for k, v in raw.items()} if isinstance(raw, dict) else {})
     if stages:
         order = [s for s in (t.get("stage_order") or []) if s in stages]
         order += [s for s in stages if s not in order]
