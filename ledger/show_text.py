@@ -231,9 +231,10 @@ def _cost_time_lines(run: Run) -> list[str]:
     if parts:
         lines.append("time: " + ", ".join(parts))
     raw = t.get("stages")
-    # rows appended before stages were checked may hold anything here: show what is readable
-    stages: Mapping[str, Mapping[str, Any]] = (
-        {k: v if isinstance(v, dict) else {"value": v} for k, v in raw.items()} if isinstance(raw, dict) else {})
+    raw = raw if isinstance(raw, dict) else {}
+    stages: Mapping[str, Mapping[str, Any]] = {k: v for k, v in raw.items() if isinstance(v, dict)}
+    # rows appended before stages were checked may hold anything here: show it as it is
+    lines.extend(f"  stage {k}: {v}" for k, v in raw.items() if not isinstance(v, dict))
     if stages:
         order = [s for s in (t.get("stage_order") or []) if s in stages]
         order += [s for s in stages if s not in order]

@@ -84,8 +84,11 @@ def log(
     if as_json:
         print_json([{"id": r.id, "uid": r.uid, "hash": r.hash, "new": r.id > before} for r in appended])
         return
-    for r in appended:
+    for r, (where, _) in zip(appended, docs, strict=True):
         note = "" if r.id > before else "\talready stored (same uid, same content)"
+        if note:
+            print(f"{safe(where)}: already stored as run {r.id} (same uid, same content): not appended again",
+                  file=sys.stderr)
         print(safe(f"{r.id}\t{r.experiment}\t{r.record_count} records\t{r.status}") + note)
 
 

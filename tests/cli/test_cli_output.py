@@ -114,8 +114,7 @@ def test_any_oserror_in_a_command_is_one_line(example: Path, monkeypatch: pytest
     monkeypatch.setattr(Ledger, "summaries", full)
     r = invoke("ls", "--db", str(example))
     assert r.code == 2
-    assert r.err == ("ledger: error: No space left on device: /data/ledger.db (check the path, its "
-                     "permissions and the free space)\n")
+    assert r.err == "ledger: error: cannot access /data/ledger.db: No space left on device; free some space and retry\n"
 
 
 # ---- 15: smaller sharp edges -----------------------------------------------------------------
@@ -146,7 +145,8 @@ def test_relogging_a_stored_document_says_so(example: Path, tmp_path: Path) -> N
     assert first.code == 0 and "already stored" not in first.err
     again = invoke("log", str(doc), "--db", str(fresh))
     assert again.code == 0
-    assert "already stored as run 1 (same uid): not appended again" in again.err
+    assert "already stored as run 1 (same uid, same content): not appended again" in again.err
+    assert again.out.rstrip().endswith("already stored (same uid, same content)")
     with Ledger(fresh) as led:
         assert led.count() == 1
 

@@ -172,14 +172,14 @@ def test_readers_survive_old_rows_with_bad_stages(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     with Ledger(db, create=True) as led:
         led.append(RunInput(experiment="e", timing={"wall_s": 1.0}))
-    from ledger.cli.core import _show_text
     from ledger.model import Run
+    from ledger.show_text import row_text
 
     with Ledger(db) as led:
         run = led.get(1)
         old = Run(**{**run.__dict__, "timing": {"stages": {"x": 5}}})
         led.get = lambda _id: old  # type: ignore[method-assign]
-        assert "stage x: 5" in _show_text(led, 1)
+        assert "stage x: 5" in row_text(led, 1)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "1e308", "-1"])

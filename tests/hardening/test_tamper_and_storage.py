@@ -59,7 +59,7 @@ def test_a_lost_wal_under_an_idle_writer_is_noticed(tmp_path: Path) -> None:
     result = _cli("ls", "--db", str(tmp_path / "copy.db"))
     assert result.exit_code == 2 and "lost its tail" in result.stderr
     result = _cli("verify", "--db", str(tmp_path / "copy.db"))
-    assert result.exit_code == 1 and "lost its tail" in result.stderr
+    assert result.exit_code == 1 and "lost its tail" in result.stdout  # verify lists its problems on stdout
 
 
 def test_an_older_copy_restored_is_noticed_on_open(tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_a_run_forged_with_plain_sqlite_is_caught_by_the_witness(tmp_path: Path)
                  [row[c] for c in STORED_COLUMNS])
     conn.close()
     result = _cli("verify", "--db", str(db))
-    assert result.exit_code == 1 and "runs 3-3 were not appended by ledger" in result.stderr
+    assert result.exit_code == 1 and "runs 3-3 were not appended by ledger" in result.stdout
 
 
 def test_a_trigger_neutered_through_writable_schema_fails_verify(tmp_path: Path) -> None:
@@ -127,12 +127,12 @@ def test_anchor_catches_a_rewritten_chain_and_unsigned_anchors(tmp_path: Path) -
             led.append(make_run(n=20, seed=i, hypothesis="rewritten"))
     assert _cli("verify", "--db", str(rebuilt)).exit_code == 0
     result = _cli("verify", "--against", str(anchors), "--db", str(rebuilt))
-    assert result.exit_code == 1 and "rewritten up to there" in result.stderr
+    assert result.exit_code == 1 and "rewritten up to there" in result.stdout
     forged = json.loads(anchors.read_text())
     forged["runs"]["hash"] = "0" * 64
     (tmp_path / "forged.jsonl").write_text(json.dumps(forged))
     result = _cli("verify", "--against", str(tmp_path / "forged.jsonl"), "--key", str(key), "--db", str(db))
-    assert result.exit_code == 1 and "not signed with this key" in result.stderr
+    assert result.exit_code == 1 and "not signed with this key" in result.stdout
 
 
 def test_expect_head_accepts_upper_case_and_spaces(tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def test_a_decision_never_tripped_by_its_own_repeats_is_holding(example: Ledger,
 def test_headline_cards_and_frontier_are_over_variants(example: Ledger) -> None:
     from ledger.pareto import pareto_front
 
-    report = report_mod.build_report(example, example.runs(), Redactor(), title="t")
+    report = report_mod.build_report(example, example.runs(), Redactor(), title="t", verify=example.verify())
     summaries = example.variant_summaries()
     ok = [s for s in summaries if s.runs_ok]
     best = max(ok, key=lambda s: (s.f1, s.variant.number))
