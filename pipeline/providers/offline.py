@@ -16,15 +16,17 @@ import json
 import math
 import random
 import re
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .. import tokens
 from ..taxonomy import Taxonomy, words
-from .base import BaseProvider, Completion, ProviderError, Request
+from .base import BaseProvider, Cancelled, Completion, ProviderError, Request
 from .cache import ResponseCache
 
-OFFLINE_VERSION = "1"
+OFFLINE_VERSION = "2"
 _TOKEN = re.compile(r"[a-z]+")
 GENERIC = frozenset(
     ["goods", "item", "items", "misc", "assorted", "parts", "product", "products", "sample", "stock", "pcs", "lot", "ctn", "box", "kg", "pkg", "set", "new", "ref", "bulk"]
@@ -77,10 +79,24 @@ class OfflineProvider(BaseProvider):
     billing = "estimated"
 
     def __init__(self, taxonomy: Taxonomy, seed: int = 0, cache: ResponseCache | None = None) -> None:
-        super().__init__(concurrency=1, max_retries=0, cache=cache)
-        self.knowledge = _knowledge(taxonomy)
+        super().__init__(cache=cache)
+        self.taxonomy = taxonomy
         self.seed = seed
-        self._system_tokens: dict[str, int] = {}
+
+    @functools.cached_property
+    def knowledge(self) -> Knowledge:
+        """Built on the first LLM-stage request (a retrieval-only run never needs it)."""
+        return _knowledge(self.taxonomy)
+
+    def _complete_many(self, requests: Sequence[Request],
+                       cancel: threading.Event | None) -> list[Completion]:
+        out = []
+        for request in requests:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            out.append(self._call(request))
+            self.stats.add(calls=1)
+        return out
 
     def cache_params(self) -> dict[str, Any]:
         return {"seed": self.seed, "offline_version": OFFLINE_VERSION}
@@ -98,10 +114,7 @@ class OfflineProvider(BaseProvider):
         if handler is None:
             raise ProviderError(f"the offline provider has no task {request.task!r}")
         text = handler(request)
-        system = self._system_tokens.get(request.system)
-        if system is None:
-            system = self._system_tokens[request.system] = tokens.count(request.system)
-        used_in = system + tokens.count(request.prompt)
+        used_in = tokens.count(request.system) + tokens.count(request.prompt)
         used_out = tokens.count(text)
         return Completion(text, used_in, used_out, (time.perf_counter() - start) * 1000.0)
 
@@ -124,7 +137,8 @@ class OfflineProvider(BaseProvider):
         query = k.understand(str(data.get("text", "")))
         candidates: list[dict[str, str]] = list(data.get("candidates", []))
         if not candidates:
-            return json.dumps({"code": None, "confidence": 0.0})
+            return json.dumps({"code": None, "confidence": 0.0,
+                               "rationale": "no candidate subheadings were given"})
         declared = str(data.get("declared", ""))
         context = bool(data.get("context", False))
         prior = float(data.get("prior", 0.0))
@@ -136,8 +150,8 @@ class OfflineProvider(BaseProvider):
         rng = self._rng(request, "r")
         logits: list[float] = []
         for cand in candidates:
-            own = set(words(cand.get("description", "")))
-            head = set(words(cand.get("heading", ""))) if context else set()
+            own = _word_set(cand.get("description", ""))
+            head = _word_set(cand.get("heading", "")) if context else frozenset()
             score = sum(w * (1.0 if q in own else 0.5 if q in head else 0.0)
                         for q, w in weights.items()) / total
             score -= 0.03 * math.log(1 + len(own))
@@ -148,7 +162,24 @@ class OfflineProvider(BaseProvider):
         top = max(logits)
         z = sum(math.exp(v - top) for v in logits)
         confidence = 1.0 / z
-        return json.dumps({"code": candidates[best].get("code"), "confidence": round(confidence, 3)})
+        code = candidates[best].get("code")
+        return json.dumps({"code": code, "confidence": round(confidence, 3),
+                           "rationale": _rationale(query, candidates[best], code == declared)})
+
+
+def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:
+    """A deterministic one-line reason: the description's words the chosen subheading shares."""
+    shared = [w for w in query if w in _word_set(chosen.get("description", ""))
+              or w in _word_set(chosen.get("heading", ""))]
+    verdict = "keeps the declared code" if is_declared else "differs from the declared code"
+    if shared:
+        return f"{', '.join(shared[:4])} match {chosen.get('code')}; {verdict}"
+    return f"no description word matches; weak evidence for {chosen.get('code')}; {verdict}"
+
+
+@functools.lru_cache(maxsize=100_000)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(words(text))
 
 
 @functools.lru_cache(maxsize=4)

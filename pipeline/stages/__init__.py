@@ -90,7 +90,9 @@ class Batch:
         self.confidence = np.full(n, np.nan)
         self.flag = np.zeros(n)
         self.flagged = np.zeros(n, dtype=bool)
+        self.rationale = [""] * n
         self.cols: dict[str, np.ndarray] = {}
+        self._codes = taxonomy.codes
 
     def col(self, name: str) -> np.ndarray:
         import numpy as np
@@ -102,6 +104,35 @@ class Batch:
 
     def live(self) -> list[int]:
         return [int(i) for i in self.alive.nonzero()[0]]
+
+    def outputs(self) -> list[RecordOutput]:
+        """What the pipeline said about each record, once every stage has run."""
+        codes = self._codes
+        return [
+            RecordOutput(
+                id=r.id, code=codes[int(self.chosen[i])] if self.chosen[i] >= 0 else None,
+                flagged=bool(self.flagged[i]), flag=float(self.flag[i]),
+                candidates=tuple(codes[c] for c in self.candidates[i]),
+                scores=tuple(float(x) for x in self.cand_sims[i]),
+                rationale=self.rationale[i],
+            )
+            for i, r in enumerate(self.records)
+        ]
+
+
+@dataclass(frozen=True)
+class RecordOutput:
+    """One record's result: the proposed code, the candidates retrieval offered (best first, with
+    their scores), whether the declared code is flagged and why. The per-stage fates are the
+    batch's ``stages.<name>.*`` columns."""
+
+    id: str
+    code: str | None
+    flagged: bool
+    flag: float
+    candidates: tuple[str, ...]
+    scores: tuple[float, ...]
+    rationale: str
 
 
 def account_calls(
@@ -117,7 +148,7 @@ def account_calls(
     for i, c in zip(idx, done, strict=True):
         used_in = 0 if c.cached else c.input_tokens
         used_out = 0 if c.cached else c.output_tokens
-        usd = cost_usd(ctx.prices, model, used_in, used_out)
+        usd = cost_usd(ctx.prices, model, used_in, used_out) * c.price_factor
         lat[i] = c.latency_ms
         tin[i] = used_in
         tout[i] = used_out

@@ -36,6 +36,7 @@ def run(ctx: Context, batch: Batch) -> None:
             else:
                 margin = batch.cand_sims[i][0] - float(batch.declared_sim[i])
                 flag = min(1.0, max(0.0, margin / cfg.margin_scale))
+            batch.rationale[i] = _retrieval_rationale(ctx, batch, i, chosen, d)
         batch.flag[i] = flag
         batch.flagged[i] = flag > 0.0 and flag >= cfg.threshold
         wrong = batch.records[i].wrong
@@ -45,3 +46,16 @@ def run(ctx: Context, batch: Batch) -> None:
     totals.wall_s += timer.elapsed()
     totals.records_in += len(idx)
     totals.records_out += len(idx)
+
+
+def _retrieval_rationale(ctx: Context, batch: Batch, i: int, chosen: int, declared: int) -> str:
+    codes = ctx.taxonomy.codes
+    if chosen < 0:
+        return "retrieval found no candidate"
+    top = f"nearest subheading {codes[chosen]} ({batch.cand_sims[i][0]:.3f})"
+    if chosen == declared:
+        return f"{top} is the declared code"
+    if declared < 0:
+        return f"{top}; the declared code {batch.records[i].declared} is not in the taxonomy"
+    return (f"{top} vs declared {codes[declared]} ({float(batch.declared_sim[i]):.3f}), "
+            f"margin scale {ctx.config.decide.margin_scale:g}")

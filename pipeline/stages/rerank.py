@@ -64,6 +64,8 @@ def run(ctx: Context, batch: Batch) -> None:
         parsed = parse_json_object(answer.text)
         code = parsed.get("code") if parsed else None
         conf = parsed.get("confidence") if parsed else None
+        why = parsed.get("rationale") if parsed else None
+        batch.rationale[i] = why.strip()[:300] if isinstance(why, str) else ""
         pos = tax.position.get(code) if isinstance(code, str) else None
         if pos is None or pos not in cands or not isinstance(conf, (int, float)):
             ctx.parse_errors += 1
