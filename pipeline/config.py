@@ -219,6 +219,9 @@ def load(path: Path) -> Config:
         raise LedgerError(f"config file {path} does not exist (see configs/ for examples)") from None
     except OSError as exc:
         raise LedgerError(f"cannot read config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LedgerError(f"{path} is not a TOML config (not UTF-8 text); see configs/ for "
+                          "examples") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -169,11 +169,11 @@ def _one_run(
     status, error = "ok", None
     interrupted: BaseException | None = None
     ctx: Context | None = None
-    index_info: dict[str, Any] = {}
     try:
         ctx = _context(cfg, tax, stages, models, seed, key, cancel)
         if "retrieve" in stages:
-            index_info = _attach_retriever(ctx, progress, done_before, total)
+            # Stored with the stage's totals: the one-time cost of having the index at hand.
+            ctx.total("retrieve").extra.update(_attach_retriever(ctx, progress, done_before, total))
             params["resolved_embedder"] = _embedder_params(ctx)
         started = time.perf_counter()  # the one-time index build is timed apart (index_build_s)
         _push(ctx, records, stages, batches, progress, done_before, total)
@@ -187,7 +187,7 @@ def _one_run(
     finished = sum(b.n for b in batches)
     if status != "ok" and error is not None:
         error = f"{error} (after {finished} of {len(records)} records)"
-    timing: dict[str, Any] = {"wall_s": wall, "stage_order": stages, **index_info}
+    timing: dict[str, Any] = {"wall_s": wall, "stage_order": stages}
     reported: dict[str, float] = {}
     cost: dict[str, Any] = {"billing": "estimated" if pname == "offline" else "billed"}
     if ctx is not None:
@@ -336,19 +336,26 @@ def _cost_info(ctx: Context, cfg: Config, models: dict[str, str],
     from .prices import price
 
     stats = ctx.provider.stats
-    info: dict[str, Any] = {
+    prices = {m: price(ctx.prices, m) for m in _used(models, stages, cfg)}
+    if cfg.provider.batch:
+        # The batch APIs bill the LLM calls at a discount: the prices a run was billed at, with
+        # the discount named (a request the batch failed to answer was re-sent at list price).
+        from .providers.base import BATCH_PRICE_FACTOR
+
+        for s in stages:
+            if s in models:
+                listed = price(ctx.prices, models[s])
+                prices[models[s]] = {"input": listed["input"] * BATCH_PRICE_FACTOR,
+                                     "output": listed["output"] * BATCH_PRICE_FACTOR,
+                                     "batch_discount": 1.0 - BATCH_PRICE_FACTOR,
+                                     "batch_calls": stats.batch_calls}
+    return {
         "model": models.get("rerank") if "rerank" in stages else (
             models["filter"] if "filter" in stages else _embedder_model(cfg)),
-        "prices": {m: price(ctx.prices, m) for m in _used(models, stages, cfg)},
+        "prices": prices,
         "cache_hits": stats.cache_hits,
         "calls": stats.calls,
     }
-    if cfg.provider.batch:
-        from .providers.base import BATCH_PRICE_FACTOR
-
-        info.update({"batch": True, "batch_price_factor": BATCH_PRICE_FACTOR,
-                     "batch_calls": stats.batch_calls})
-    return info
 
 
 def _embedder_model(cfg: Config) -> str:

@@ -37,7 +37,7 @@ class StageTotals:
     input_tokens: float = 0.0
     output_tokens: float = 0.0
     cost_usd: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the index's build/load time
 
     def to_dict(self) -> dict[str, Any]:
         out = {

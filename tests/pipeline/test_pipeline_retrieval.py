@@ -86,7 +86,7 @@ def test_embedder_is_deterministic_and_normalised(tax: Taxonomy) -> None:
 
 
 def test_bm25_prefers_documents_with_rare_query_words() -> None:
-    bm = BM25(["live horses", "live asses", "frozen fish fillets", "live fish"])
+    bm = BM25.build(["live horses", "live asses", "frozen fish fillets", "live fish"])
     s = bm.scores("fish fillets")
     assert int(np.argmax(s)) == 2 and s[0] == 0
     assert bm.scores("zebra").sum() == 0

@@ -51,7 +51,7 @@ def test_every_config_appends_a_complete_run_offline(ledger: Ledger, config: Pat
     assert stages[-1] == "decide" and set(run.timing["stages"]) == set(stages)
     assert run.cost["billing"] == "estimated" and "prices" in run.cost
     assert run.dataset is not None and run.dataset["seed"] == 3
-    assert run.dataset["name"] == "hs2022-synthetic-v1" and len(run.dataset["digest"]) == 64
+    assert run.dataset["name"] == "hs2022-synthetic-v2" and len(run.dataset["digest"]) == 64
     assert run.params["run.sample"] == 120 and "retrieve.top_k" in run.params
     assert run.code is not None or run.code is None  # outside git it is None
     recs = ledger.records(run.id)
