@@ -21,7 +21,9 @@ class RunSection:
     name: str = ""
     sample: int | None = 500
     seed: int = 0
-    chunk: int = 200
+    # Records per chunk through the stages; 0 = automatic: 200 offline, and with an API provider
+    # enough for 25 rounds of `concurrency` calls, so that workers seldom wait at a chunk's end.
+    chunk: int = 0
 
 
 @dataclass
@@ -162,8 +164,8 @@ def _validate(cfg: Config, where: str) -> None:
         raise bad("[retrieve]/[rerank]", "are both disabled: nothing would propose a code")
     if cfg.run.sample is not None and cfg.run.sample < 1:
         raise bad("run.sample", "must be >= 1")
-    if cfg.run.chunk < 1:
-        raise bad("run.chunk", "must be >= 1")
+    if cfg.run.chunk < 0:
+        raise bad("run.chunk", "must be >= 1 (or 0: automatic)")
     if cfg.dataset.population < 1:
         raise bad("dataset.population", f"is {cfg.dataset.population}; it must be >= 1 (the "
                   "number of generated records to sample from)")

@@ -95,10 +95,17 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i] + word[i:]  # a doubled letter
 
 
-def _taxonomy_words(tax: Taxonomy, i: int, rng: random.Random) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def _vocabulary(tax: Taxonomy, i: int) -> tuple[list[str], list[str], list[str]]:
+    """A subheading's own words, its heading's other words, and the words of either."""
     own = list(dict.fromkeys(words(tax.descriptions[i])))
     head = [w for w in dict.fromkeys(words(tax.heading_text.get(tax.headings[i], "")))
             if w not in own]
+    return own, head, head or own
+
+
+def _taxonomy_words(tax: Taxonomy, i: int, rng: random.Random) -> list[str]:
+    own, head, _ = _vocabulary(tax, i)
     if own and (rng.random() < 0.8 or not head):  # a few of the subheading's own words
         k = min(len(own), rng.randint(2, 5))
         picked = [own[j] for j in sorted(rng.sample(range(len(own)), k))]
@@ -133,7 +140,7 @@ def _describe(tax: Taxonomy, i: int, rng: random.Random) -> tuple[str, str]:
     entry = LEXICON.get(tax.codes[i])
     r = rng.random()
     if r < 0.10:
-        pool = words(tax.heading_text.get(tax.headings[i], "")) or words(tax.descriptions[i])
+        pool = _vocabulary(tax, i)[2]
         picked = [rng.choice(GENERIC)] + ([rng.choice(pool)] if pool and rng.random() < 0.6 else [])
         return _noisy(picked, rng), "weak"
     if entry is not None and r < 0.85:

@@ -98,18 +98,21 @@ class WordLlamaEmbedder:
         self.dims = dims
         self.weights = folder / "weights" / f"{WORDLLAMA_CONFIG}_256.safetensors"
         self.table = _safetensors_matrix(self.weights, "embedding.weight")
-        tokenizer_file = folder / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"
+        self.tokenizer_file = folder / "tokenizers" / f"{WORDLLAMA_CONFIG}_tokenizer_config.json"
         try:
-            self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            self.tokenizer = Tokenizer.from_file(str(self.tokenizer_file))
         except Exception as exc:  # tokenizers raises its own Exception subclass
-            raise LedgerError(f"cannot read the WordLlama tokenizer {tokenizer_file}: {exc}") from None
+            raise LedgerError(
+                f"cannot read the WordLlama tokenizer {self.tokenizer_file}: {exc}") from None
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
 
     def identity(self) -> str:
-        from importlib.metadata import version
-
-        return f"wordllama-{version('wordllama')}-{WORDLLAMA_CONFIG}-{self.weights.stat().st_size}"
+        # The files' sizes and times, not the package metadata (a lookup that costs ~0.1 s):
+        # a reinstalled or upgraded wheel rewrites them, and the cached index is rebuilt.
+        parts = [f"{p.stat().st_size}.{p.stat().st_mtime_ns}" for p in (self.weights,
+                                                                       self.tokenizer_file)]
+        return f"wordllama-{WORDLLAMA_CONFIG}-{'-'.join(parts)}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np

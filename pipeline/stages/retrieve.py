@@ -167,10 +167,9 @@ class Retriever:
         k = self.cfg.top_k
         w = self.cfg.hybrid_weight
         queries, used = self.embed(texts)
-        wide = k if w == 0 else max(3 * k, 30)
-        keys, sims = self.index.search(queries, wide)
         decl = np.full(len(texts), np.nan)
         if w == 0:
+            keys, sims = self.index.search(queries, k)
             known = declared >= 0
             if known.any():
                 decl[known] = self.dense_sim(queries[known], declared[known])
@@ -178,28 +177,60 @@ class Retriever:
             out_c = [row[ok].tolist() for row, ok in zip(keys, valid, strict=True)]
             out_s = [row[ok].tolist() for row, ok in zip(sims, valid, strict=True)]
             return out_c, out_s, decl, used
-        out_c = []
-        out_s = []
-        assert self.bm25 is not None
-        for r in range(len(texts)):
-            row_keys = keys[r][keys[r] >= 0]
-            lex = self.bm25.scores(texts[r])
-            top_lex = float(lex.max()) if lex.size else 0.0
-            lex_short = np.argpartition(-lex, wide - 1)[:wide] if lex.size > wide else np.arange(lex.size)
-            union = np.unique(np.concatenate([row_keys, lex_short]))
-            d = int(declared[r])
-            pool = union if d < 0 else np.unique(np.append(union, d))
-            dense = self.dense_sim(queries[r], pool)
-            lexn = lex[pool] / top_lex if top_lex > 0 else np.zeros(len(pool))
-            hybrid = (1 - w) * dense + w * lexn
-            in_union = np.isin(pool, union)
-            order = np.lexsort((pool, -hybrid))
-            chosen = order[in_union[order]][:k]
-            out_c.append(pool[chosen].tolist())
-            out_s.append(hybrid[chosen].astype(float).tolist())
-            if d >= 0:
-                decl[r] = float(hybrid[np.searchsorted(pool, d)])
+        out_c, out_s = [], []
+        wide = min(max(3 * k, 30), len(self.vectors))
+        for lo in range(0, len(texts), 256):
+            c, sc, dec = self._hybrid(texts[lo:lo + 256], queries[lo:lo + 256],
+                                      declared[lo:lo + 256], wide)
+            out_c += c
+            out_s += sc
+            decl[lo:lo + 256] = dec
         return out_c, out_s, decl, used
+
+    def _hybrid(self, texts: list[str], q: np.ndarray, declared: np.ndarray,
+                wide: int) -> tuple[list[list[int]], list[list[float]], np.ndarray]:
+        """Hybrid scores over the union of the dense and the lexical (BM25 > 0) shortlists."""
+        import numpy as np
+
+        assert self.bm25 is not None
+        w, n, k = self.cfg.hybrid_weight, len(self.vectors), min(self.cfg.top_k, len(self.vectors))
+        dense = ExactIndex(self.vectors, self.cfg.metric).similarity(q) if isinstance(
+            self.index, VectorIndex) else self.index.similarity(q)
+        if isinstance(self.index, VectorIndex):
+            dense_keys = self.index.search(q, wide)[0]
+        else:
+            dense_keys = np.argpartition(dense, n - wide, axis=1)[:, n - wide:]
+        m = len(texts)
+        lex = self.bm25.score_matrix(texts)
+        top = lex.max(axis=1, keepdims=True)
+        hybrid = (1 - w) * dense + w * lex / np.where(top > 0, top, 1.0)
+        # The pool: the dense shortlist and the BM25 shortlist (positive scores only), -1 = none.
+        # (Selection works on these few columns: argpartition over whole rows full of tied
+        # zeros is several times slower.)
+        pool = np.full((m, 2 * wide), -1, dtype=np.int64)
+        pool[:, :wide] = dense_keys[:, :wide]
+        for r in range(m):
+            hit = np.flatnonzero(lex[r])
+            if len(hit) > wide:  # the best `wide`; among equal scores, the first subheadings
+                vals = lex[r, hit]
+                cut = np.partition(vals, len(hit) - wide)[len(hit) - wide]
+                above = hit[vals > cut]
+                hit = np.concatenate([above, hit[vals == cut][: wide - len(above)]])
+            pool[r, wide:wide + len(hit)] = hit
+        pool.sort(axis=1)
+        dup = np.zeros(pool.shape, dtype=bool)
+        dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
+        rows = np.arange(m)[:, None]
+        scores = np.where((pool >= 0) & ~dup, hybrid[rows, np.maximum(pool, 0)], -np.inf)
+        order = np.lexsort((pool, -scores), axis=1)[:, :k]
+        part = np.take_along_axis(pool, order, axis=1)
+        scores = np.take_along_axis(scores, order, axis=1)
+        ok = np.isfinite(scores)
+        decl = np.full(m, np.nan)
+        known = declared >= 0
+        decl[known] = hybrid[np.nonzero(known)[0], declared[known]]
+        return ([row[v].tolist() for row, v in zip(part, ok, strict=True)],
+                [row[v].astype(float).tolist() for row, v in zip(scores, ok, strict=True)], decl)
 
 
 def retriever_for(taxonomy: Taxonomy, cfg: RetrieveSection,

@@ -91,7 +91,7 @@ class FakeLLM:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> FakeLLM:
         self._thread.start()

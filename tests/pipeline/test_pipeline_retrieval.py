@@ -142,6 +142,32 @@ def test_semantic_retrieval_matches_what_lexical_cannot(tax: Taxonomy) -> None:
     assert min(found["semantic"]["taxonomy"], found["hashed"]["taxonomy"]) > 0.5
 
 
+def test_hybrid_retrieval_is_the_blend_it_promises(tax: Taxonomy) -> None:
+    """Against a plain per-record computation: BM25 over the taxonomy, cosine against every
+    subheading, the union of the dense top 30 and the positive-BM25 top 30, ranked by
+    0.5 * cosine + 0.5 * bm25 / max bm25."""
+    from pipeline.config import RetrieveSection
+    from pipeline.stages.retrieve import Retriever
+
+    r = Retriever(tax, RetrieveSection(hybrid_weight=0.5, top_k=10))
+    texts = [x.text for x in generate(tax, 300, seed=2).records[:60]] + ["zzzz qqqq"]
+    declared = np.array([tax.position[tax.codes[(7 * i) % len(tax)]] for i in range(len(texts))])
+    cands, scores, decl, _ = r.search(texts, declared)
+    bm = BM25.build([tax.full_text(i) for i in range(len(tax))])
+    vec = np.asarray(r.vectors, dtype=np.float64)
+    q = r.embedder.embed(texts).astype(np.float64)  # type: ignore[union-attr]
+    for i, text in enumerate(texts):
+        lex = bm.scores(text)
+        cos = vec @ q[i] / np.maximum(np.linalg.norm(vec, axis=1) * np.linalg.norm(q[i]), 1e-12)
+        blend = 0.5 * cos + 0.5 * (lex / lex.max() if lex.max() > 0 else lex)
+        dense_top = set(np.argsort(-cos, kind="stable")[:30].tolist())
+        lex_top = {j for j in np.argsort(-lex, kind="stable")[:30].tolist() if lex[j] > 0}
+        pool = sorted(dense_top | lex_top, key=lambda j: (-blend[j], j))[:10]
+        assert cands[i] == pool, text
+        np.testing.assert_allclose(scores[i], blend[pool], atol=1e-5)
+        assert decl[i] == pytest.approx(blend[declared[i]], abs=1e-5)
+
+
 def test_bm25_prefers_documents_with_rare_query_words() -> None:
     bm = BM25.build(["live horses", "live asses", "frozen fish fillets", "live fish"])
     s = bm.scores("fish fillets")
