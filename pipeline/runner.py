@@ -336,7 +336,7 @@ def _chunk_size(cfg: Config, n: int) -> int:
         return max(1, n)  # one batch per stage
     if cfg.run.chunk:
         return cfg.run.chunk
-    return 200 if cfg.provider.name == "offline" else max(200, 25 * cfg.provider.concurrency)
+    return 200 if cfg.provider.name == "offline" else max(200, 50 * cfg.provider.concurrency)
 
 
 def _cost_info(ctx: Context, cfg: Config, models: dict[str, str],

@@ -154,16 +154,14 @@ class OfflineProvider(BaseProvider):
         noise = float(data.get("noise", 0.1)) * (1.0 + request.temperature)
         if len(candidates) > 12:  # long lists blur a model's attention
             noise *= 1.0 + 0.5 * math.log(len(candidates) / 12.0)
-        view = self._view(tuple(c.get("code", "") for c in candidates), candidates, context)
         weights = {w: k.idf(w) for w in query}
         total = sum(weights.values()) or 1.0
         # A query word in a candidate's own description counts fully, in its heading half.
-        score = -view.penalty.copy()
-        for q, w in weights.items():
-            score[view.heading.get(q, _NONE)] += 0.5 * w / total
-            score[view.own.get(q, _NONE)] += 0.5 * w / total
-        if declared in view.position:
-            score[view.position[declared]] += prior
+        score = (self._long_list_scores(candidates, weights, total, context)
+                 if len(candidates) > 24 else _short_list_scores(candidates, weights, total, context))
+        for j, cand in enumerate(candidates):
+            if cand.get("code") == declared:
+                score[j] += prior
         logits = score / 0.1 + _normals(self._rng(request, "r").getrandbits(32),
                                         len(candidates)) * (noise / 0.1)
         best = int(np.argmax(logits))
@@ -172,15 +170,38 @@ class OfflineProvider(BaseProvider):
         return json.dumps({"code": code, "confidence": round(confidence, 3),
                            "rationale": _rationale(query, candidates[best], code == declared)})
 
-    def _view(self, codes: tuple[str, ...], candidates: list[dict[str, str]],
-              context: bool) -> _CandidateView:
-        key = (codes, context)
+    def _long_list_scores(self, candidates: list[dict[str, str]], weights: dict[str, float],
+                          total: float, context: bool) -> Any:
+        """Scores over a long list (a chapter's listing recurs: its word index is built once)."""
+        key = (tuple(c.get("code", "") for c in candidates), context)
         view = self._views.get(key)
         if view is None:
             if len(self._views) > 4096:
                 self._views.clear()
             view = self._views[key] = _CandidateView(candidates, context)
-        return view
+        score = -view.penalty.copy()
+        for q, w in weights.items():
+            score[view.heading.get(q, _NONE)] += 0.5 * w / total
+            score[view.own.get(q, _NONE)] += 0.5 * w / total
+        return score
+
+
+def _short_list_scores(candidates: list[dict[str, str]], weights: dict[str, float], total: float,
+                       context: bool) -> Any:
+    """Scores over a short retrieved list, candidate by candidate (same formula as the index)."""
+    import numpy as np
+
+    asked = frozenset(weights)
+    out = np.empty(len(candidates))
+    for j, cand in enumerate(candidates):
+        own = _word_set(cand.get("description", ""))
+        both = asked & own
+        near = asked & _word_set(cand.get("heading", "")) if context else frozenset()
+        # Summed in the query's word order (a set's order changes from process to process).
+        s = sum(w for q, w in weights.items() if q in both)
+        s += 0.5 * sum(w for q, w in weights.items() if q in near and q not in both)
+        out[j] = s / total - 0.03 * math.log(1 + len(own))
+    return out
 
 
 _NONE: Any = []  # an empty index: adds nothing
@@ -203,10 +224,9 @@ class _CandidateView:
                 own.setdefault(w, []).append(j)
             for w in mine | (_word_set(cand.get("heading", "")) if context else frozenset()):
                 near.setdefault(w, []).append(j)
-        self.own = {w: np.array(v) for w, v in own.items()}
-        self.heading = {w: np.array(v) for w, v in near.items()}
+        self.own = own
+        self.heading = near
         self.penalty = np.array(penalty)
-        self.position = {c.get("code", ""): j for j, c in enumerate(candidates)}
 
 
 def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:

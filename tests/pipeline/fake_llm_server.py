@@ -3,7 +3,7 @@ the OpenAI Chat Completions, Embeddings, Files and Batch APIs, for driving the r
 
 Behaviours:
 - a queue of scripted answers ("ok", "429", "500", "malformed", "timeout"); an empty queue is "ok";
-- ``latency_s`` per call; ``max_in_flight`` (a concurrency limit: a call over it gets a 429 with
+- ``latency_s`` per answered call (a 429 or 500 comes at once); ``max_in_flight`` (a concurrency limit: a call over it gets a 429 with
   ``retry-after``); ``rate_429``/``rate_500``, a seeded share of calls answered 429 (with
   ``retry-after`` and ``retry-after-ms``) or 500;
 - ``hold_after``: calls after the first N wait for ``release`` (a run that cannot finish);
@@ -315,7 +315,7 @@ class FakeLLM:
                         held = fake.hold_after is not None and fake._single_calls > fake.hold_after
                     if held:
                         fake.release.wait(30)
-                if fake.latency_s and single:
+                if fake.latency_s and single and behaviour == "ok":  # a 429 or 500 comes at once
                     time.sleep(fake.latency_s)
                 if behaviour == "429":
                     wait = fake.retry_after_s
