@@ -184,9 +184,31 @@ def _one_run(
     except Exception as exc:  # recorded as a failed run, then raised
         status, error, interrupted = "failed", _error_text(exc), exc
     wall = time.perf_counter() - started
+    run = ledger.append(_run_input(
+        cfg, path, data, ctx, batches, stages, models, len(records), hypothesis=hypothesis,
+        params=params, seed=seed, parent=parent, status=status, error=error, wall=wall))
+    if outputs is not None:
+        outputs(run, [o for b in batches for o in b.outputs()])
+    if interrupted is not None:
+        if isinstance(interrupted, KeyboardInterrupt):
+            raise interrupted
+        if isinstance(interrupted, LedgerError):
+            raise LedgerError(f"run {run.id} failed: {interrupted}") from interrupted
+        raise LedgerError(f"run {run.id} failed: {run.error}") from interrupted
+    return run
+
+
+def _run_input(
+    cfg: Config, path: Path, data: Dataset, ctx: Context | None, batches: list[Batch],
+    stages: list[str], models: dict[str, str], n: int, *, hypothesis: str,
+    params: dict[str, Any], seed: int, parent: int | None, status: str, error: str | None,
+    wall: float,
+) -> RunInput:
+    """The run as the ledger takes it: whatever finished, with its timing, cost and caveats."""
+    pname = cfg.provider.name
     finished = sum(b.n for b in batches)
     if status != "ok" and error is not None:
-        error = f"{error} (after {finished} of {len(records)} records)"
+        error = f"{error} (after {finished} of {n} records)"
     timing: dict[str, Any] = {"wall_s": wall, "stage_order": stages}
     reported: dict[str, float] = {}
     cost: dict[str, Any] = {"billing": "estimated" if pname == "offline" else "billed"}
@@ -199,8 +221,8 @@ def _one_run(
         caveats = ("offline provider: a deterministic simulation of the LLM stages on generated "
                    "data; cost is estimated from tiktoken counts at the named models' list prices")
     if status != "ok":
-        caveats = (caveats + f"; partial: {finished} of {len(records)} records").lstrip("; ")
-    run = ledger.append(RunInput(
+        caveats = (caveats + f"; partial: {finished} of {n} records").lstrip("; ")
+    return RunInput(
         experiment=cfg.run.experiment,
         hypothesis=hypothesis,
         notes=f"config {path.name}" + (f" ({cfg.run.name})" if cfg.run.name else ""),
@@ -208,7 +230,7 @@ def _one_run(
         params=params,
         prompts=_prompts(cfg, stages),
         code=_code_version(),
-        dataset={"name": data.name, "digest": data.digest, "sample_size": len(records),
+        dataset={"name": data.name, "digest": data.digest, "sample_size": n,
                  "seed": seed, "population": data.size},
         records=_records(batches, stages) if batches else None,
         positive_label=POSITIVE,
@@ -218,16 +240,7 @@ def _one_run(
         cost=cost,
         timing=timing,
         reported_metrics=reported,
-    ))
-    if outputs is not None:
-        outputs(run, [o for b in batches for o in b.outputs()])
-    if interrupted is not None:
-        if isinstance(interrupted, KeyboardInterrupt):
-            raise interrupted
-        if isinstance(interrupted, LedgerError):
-            raise LedgerError(f"run {run.id} failed: {interrupted}") from interrupted
-        raise LedgerError(f"run {run.id} failed: {error}") from interrupted
-    return run
+    )
 
 
 def _code_version() -> Any:

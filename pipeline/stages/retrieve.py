@@ -259,17 +259,15 @@ def run(ctx: Context, batch: Batch) -> None:
     if idx:
         texts = [batch.texts[i] for i in idx]
         cands, sims, decl, used = ctx.retriever.search(texts, batch.declared[idx])
-        passed = batch.col(f"stages.{NAME}.passed")
-        ok = batch.col(f"stages.{NAME}.ok")
-        top = batch.col("scores.retrieval_sim")
+        ix = np.asarray(idx)
         for j, i in enumerate(idx):
             batch.candidates[i] = cands[j]
             batch.cand_sims[i] = sims[j]
-            batch.declared_sim[i] = decl[j]
-            passed[i] = 1.0
-            ok[i] = 1.0 if int(batch.truth[i]) in cands[j] else 0.0
-            if sims[j]:
-                top[i] = sims[j][0]
+        batch.declared_sim[ix] = decl
+        batch.col(f"stages.{NAME}.passed")[ix] = 1.0
+        truth = batch.truth[ix].tolist()
+        batch.col(f"stages.{NAME}.ok")[ix] = [float(t in c) for t, c in zip(truth, cands, strict=True)]
+        batch.col("scores.retrieval_sim")[ix] = [s[0] if s else np.nan for s in sims]
         account_local(batch, NAME, idx, timer.elapsed())
         if used:
             from ..prices import cost_usd
@@ -284,7 +282,6 @@ def run(ctx: Context, batch: Batch) -> None:
             totals.input_tokens += used
             totals.cost_usd += cost_usd(ctx.prices, model, used, 0)
             totals.calls += 1
-        del np
     totals.wall_s += timer.elapsed()
     totals.records_in += len(idx)
     totals.records_out += len(idx)

@@ -122,16 +122,23 @@ def test_a_signal_records_a_cancelled_run(tmp_path: Path, sig: signal.Signals, c
 
 
 def test_same_seed_same_predictions_across_processes(tmp_path: Path) -> None:
-    """Each process builds its own retrieval index: the build must not depend on thread timing
-    (a parallel HNSW build gave 79 vs 81 flagged records for the same seed and config)."""
+    """Each process builds its own HNSW graph (each with an empty cache): the build must not
+    depend on thread timing (a parallel HNSW build gave 79 vs 81 flagged records for the same
+    seed and config)."""
+    cfg = tmp_path / "hnsw.toml"
+    cfg.write_text((ROOT / "configs/04_reranker.toml").read_text()
+                   .replace("[retrieve]\n", "[retrieve]\nsearch = \"hnsw\"\n", 1))
     predictions = []
     for name in ("a", "b"):
         db = tmp_path / f"{name}.db"
-        proc = subprocess.run([LEDGER, "run", str(ROOT / "configs/04_reranker.toml"), "-H", "same",
-                               "--sample", "1500", "--seed", "3", "--db", str(db), "-q"],
-                              capture_output=True, text=True, timeout=300)
+        env = _env() | {"LEDGER_CACHE_DIR": str(tmp_path / f"cache-{name}")}
+        proc = subprocess.run([LEDGER, "run", str(cfg), "-H", "same", "--sample", "1500",
+                               "--seed", "3", "--db", str(db), "-q"],
+                              capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr
         with Ledger(db) as led:
+            run = led.get(1)
+            assert run.timing["stages"]["retrieve"]["index_hnsw_cache"] == "built"
             recs = led.records(1)
             predictions.append((recs.ids, recs.predictions, list(recs.numeric["scores.flag"])))
     assert predictions[0] == predictions[1]
