@@ -55,7 +55,6 @@ in ``docs/compare.md`` and in :func:`_verdict`.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -171,6 +170,8 @@ class _Side:
 def _load_side(ledger: Ledger, ids: list[int], which: str) -> _Side:
     import numpy as np
 
+    from .columns import unpack_strings
+
     if not ids:
         raise UsageError(f"group {which} is empty; give run ids such as 12 or 12,13,14")
     runs: list[Run] = []
@@ -194,9 +195,9 @@ def _load_side(ledger: Ledger, ids: list[int], which: str) -> _Side:
         text: dict[str, list[Any]] = {}
         nums: dict[str, np.ndarray] = {}
         for name, kind, data in ledger.record_columns(run.id):
-            if kind == "text":
-                text[name] = json.loads(data.decode("utf-8"))
-            else:
+            if kind in ("text", "codes"):
+                text[name] = unpack_strings(kind, data)
+            elif kind == "real":
                 nums[name] = np.frombuffer(data, dtype="<f8")
         n = len(text.get("id", []))
         prefix = f"{run.id}:" if len(runs) > 1 else ""

@@ -104,10 +104,18 @@ def _migrate(conn: sqlite3.Connection, path: Path, create: bool) -> None:
 
     from .migrations import migrations
 
+    # m002 rebuilds tables (create, copy, drop, rename): foreign keys must be off while it runs,
+    # and the pragma only takes effect outside a transaction.
+    conn.execute("PRAGMA foreign_keys = OFF")
     try:
         migrations().apply(sqlite_utils.Database(conn))
+        broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+        if broken is not None:
+            raise LedgerError(f"{path}: migration left a dangling reference in table {broken[0]}")
     except sqlite3.DatabaseError:
         # Another process may have applied the same migrations at the same moment: that is
         # fine when nothing is pending any more; anything else is re-raised.
         if not all(name in applied_migrations(conn) for name in MIGRATION_NAMES):
             raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")

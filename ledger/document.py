@@ -15,6 +15,10 @@ per line. A run object::
       "status": "ok",                           # ok | failed | cancelled
       "error": null,
       "dataset": {"name": "...", "digest": "...", "sample_size": 500, "seed": 7},
+      "evalset": "hs-500",                      # the evaluation set the records come from
+      "variant": "hybrid-top10",                # or {"name": ..., "exclude": ["run.seed"],
+                                                #     "include_code": false}: what was changed
+      "replicate": {"index": 0, "of": 3, "seed": 7},  # this repeat of the variant
       "code": {"commit": "...", "dirty": false, "patch_sha256": null},
       "cost": {"model": "...", "prices": {...}, "billing": "estimated", "total_usd": 0.1},
       "timing": {"wall_s": 12.5, "stages": {"retrieve": {"wall_s": 3.1}}},
@@ -22,7 +26,10 @@ per line. A run object::
         {"id": "r1", "label": "ok", "prediction": "wrong",
          "scores": {"flag": 0.91}, "cost_usd": 0.0002, "input_tokens": 310,
          "output_tokens": 12, "latency_ms": 41.0, "stratum": "84",
-         "stages": {"filter": {"passed": true}}}
+         "stages": {"filter": {"passed": true}},
+         "input": {"text": "mobile phone 128gb"},          # or a string: the input's text
+         "output": {"code": "8517.13", "candidates": ["8517.13", "8517.14"],
+                    "rationale": "..."}}
       ],
       "metrics": {...},          # optional; with records it must agree with what they give
       "uid": "...",              # optional client id: appending the same uid twice is a no-op
@@ -49,12 +56,13 @@ ACCEPTED = frozenset({
     "experiment", "hypothesis", "notes", "caveats", "params", "prompts", "positive_label",
     "parent", "parent_uid", "status", "error", "dataset", "code", "cost", "timing",
     "environment", "records", "metrics", "reported_metrics", "uid", "corrects", "kind", "refs",
-    "refs_uids", "body", "created_at", "ledger_format",
+    "refs_uids", "body", "created_at", "ledger_format", "evalset", "variant", "replicate",
 })
 DERIVED = frozenset({
     "id", "hash", "prev_hash", "params_diff", "prompts_diff", "sample_size", "record_count",
     "records_digest", "precision", "recall", "f1", "accuracy", "cost_total_usd",
-    "cost_per_record_usd", "time_per_record_s", "parent_id", "prompt_hashes",
+    "cost_per_record_usd", "time_per_record_s", "parent_id", "prompt_hashes", "variant_number",
+    "evalset_digest",
 })
 HEADLINE = ("accuracy", "precision", "recall", "f1")
 _TOO_DEEP = "JSON nested too deeply to read (over ~1,000 levels); a run document is a few levels deep"
@@ -103,6 +111,30 @@ def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"{path}: runs[{index}]", obj
     else:
         raise InvalidRun(f"{path}: expected a run object or a list of them, got {type(data).__name__}")
+
+
+def read_evalsets(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The evaluation sets a JSON export carries (``{"evalsets": [...], "runs": [...]}``): ``ledger
+    log`` stores them before the runs that name them. Other files carry none."""
+    if path.suffix.lower() == ".jsonl":
+        return []
+    try:
+        with path.open("rb") as fh:
+            if fh.read(1).lstrip() not in (b"{", b""):
+                return []
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []  # read_documents reports what is wrong with the file
+    sets = data.get("evalsets") if isinstance(data, dict) else None
+    if not isinstance(sets, list):
+        return []
+    out = []
+    for index, item in enumerate(sets):
+        where = f"{path}: evalsets[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("records"), list):
+            raise InvalidRun(f"{where}: an evaluation set needs a name and a list of records")
+        out.append((where, item))
+    return out
 
 
 def _str(doc: Mapping[str, Any], key: str, where: str, default: str | None = "") -> Any:
@@ -198,6 +230,8 @@ def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) ->
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InvalidRun(f"{where}: metric '{key}' must be a finite number, got {value!r}")
     status = _str(doc, "status", where, "ok") or "ok"
+    variant, exclude, include_code = _variant(doc.get("variant"), where)
+    replicate = _obj(doc, "replicate", where)
     return RunInput(
         experiment=experiment,
         hypothesis=_str(doc, "hypothesis", where) or "",
@@ -221,7 +255,33 @@ def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) ->
         body=_obj(doc, "body", where) or {},
         uid=_str(doc, "uid", where, None),
         created_at=_str(doc, "created_at", where, None),
+        variant=variant,
+        variant_exclude=exclude,
+        variant_code=include_code,
+        evalset=_str(doc, "evalset", where, None),
+        replicate=replicate,
     )
+
+
+def _variant(value: Any, where: str) -> tuple[str | None, list[str], bool]:
+    """``"name"`` or ``{"name": ..., "exclude": [...], "include_code": bool}``."""
+    if value is None or isinstance(value, str):
+        return value, [], False
+    if not isinstance(value, dict):
+        raise InvalidRun(f"{where}: field 'variant' must be a name or an object with name, exclude, include_code")
+    unknown = set(value) - {"name", "exclude", "include_code", "id", "number", "fingerprint"}
+    if unknown:
+        raise InvalidRun(f"{where}: variant: unknown field '{sorted(unknown)[0]}' (name, exclude, include_code)")
+    name = value.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidRun(f"{where}: variant.name must be a string")
+    exclude = value.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(k, str) for k in exclude):
+        raise InvalidRun(f"{where}: variant.exclude must be a list of parameter names")
+    include_code = value.get("include_code", False)
+    if not isinstance(include_code, bool):
+        raise InvalidRun(f"{where}: variant.include_code must be true or false")
+    return name, exclude, include_code
 
 
 def _check_metrics(given: Mapping[str, Any], records: Records, positive: str | None, where: str) -> None:
@@ -266,6 +326,8 @@ def run_to_document(run: Any, records: Records | None, prompt_texts: Mapping[str
         "timing": {k: v for k, v in run.timing.items() if k in ("wall_s", "stages", "stage_order")},
         "environment": run.environment,
         "body": run.body,
+        "variant": {"name": run.variant_name, "fingerprint": run.variant} if run.kind == "run" else None,
+        "replicate": run.replicate,
         "metrics": run.metrics,
         "reported_metrics": run.reported_metrics,
         "sample_size": run.sample_size,

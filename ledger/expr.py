@@ -290,3 +290,55 @@ def _compare(x: float, op: str, y: float) -> bool:
     if op == "==":
         return x == y
     return x != y
+
+
+@dataclass(frozen=True)
+class Margin:
+    """One ``name op number`` comparison of a condition, as it stood for a run."""
+
+    name: str
+    value: float
+    op: str
+    threshold: float
+    holds: bool
+
+    @property
+    def by(self) -> float:
+        """How far the value is past (or short of) the threshold."""
+        return abs(self.value - self.threshold)
+
+    def text(self) -> str:
+        where = "past" if self.holds else "short of"
+        return f"{self.name} {self.value:.4g} {self.op} {self.threshold:.4g} ({self.by:.4g} {where} the threshold)"
+
+
+def margins(node: Node, env: Mapping[str, float | None]) -> list[Margin]:
+    """Every comparison between a name with a value and a number, with the value it had."""
+    out: list[Margin] = []
+
+    def walk(n: Node) -> None:
+        if isinstance(n, Compare):
+            for (x, y), op in zip(itertools.pairwise(n.operands), n.ops, strict=True):
+                if isinstance(x, Name) and isinstance(y, Num):
+                    name, threshold, flip = x.name, y.value, False
+                elif isinstance(x, Num) and isinstance(y, Name):
+                    name, threshold, flip = y.name, x.value, True
+                else:
+                    continue
+                value = env.get(name)
+                if value is None or (isinstance(value, float) and math.isnan(value)):
+                    continue
+                holds = _compare(threshold, op, float(value)) if flip else _compare(float(value), op, threshold)
+                shown = _FLIPPED[op] if flip else op
+                out.append(Margin(name, float(value), shown, threshold, holds))
+        elif isinstance(n, Not):
+            walk(n.operand)
+        else:
+            for part in n.operands:
+                walk(part)
+
+    walk(node)
+    return out
+
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}

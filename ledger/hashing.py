@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .model import RUN_COLUMNS
+from .model import RUN_COLUMNS, RUN_COLUMNS_V2
 
 
 def canonical_json(value: Any) -> str:
@@ -19,7 +19,9 @@ def row_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical form of a runs row, as stored (every column but ``hash``)."""
     import hashlib  # here, not at import: `ledger ls` never hashes (OpenSSL loads in ~5 ms)
 
-    payload = canonical_json({name: row[name] for name in RUN_COLUMNS})
+    values = {name: row[name] for name in RUN_COLUMNS}
+    values.update({name: row[name] for name in RUN_COLUMNS_V2 if row.get(name) is not None})
+    payload = canonical_json(values)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

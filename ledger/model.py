@@ -14,9 +14,9 @@ from typing import Any, Literal
 from .records import Records
 
 Status = Literal["ok", "failed", "cancelled"]
-Kind = Literal["run", "decision", "analysis", "correction"]
+Kind = Literal["run", "decision", "analysis", "correction", "push"]
 STATUSES: tuple[str, ...] = ("ok", "failed", "cancelled")
-KINDS: tuple[str, ...] = ("run", "decision", "analysis", "correction")
+KINDS: tuple[str, ...] = ("run", "decision", "analysis", "correction", "push")
 
 
 @dataclass
@@ -29,6 +29,10 @@ class RunInput:
     ``timing`` may hold ``wall_s`` and ``stages`` (stage -> ``{"wall_s": ..., ...}``).
     ``dataset`` may hold ``name``, ``digest``, ``sample_size`` and ``seed``.
     ``code`` may hold ``commit``, ``dirty`` and ``patch_sha256``.
+    ``variant`` names the variant (what was changed; see :mod:`ledger.variants`);
+    ``variant_exclude`` lists parameters that are not part of it, ``variant_code`` makes the code
+    version part of it. ``evalset`` names the evaluation set the records come from;
+    ``replicate`` describes this repeat (e.g. ``{"index": 0, "of": 3, "seed": 7}``).
     """
 
     experiment: str = "default"
@@ -53,6 +57,11 @@ class RunInput:
     body: dict[str, Any] = field(default_factory=dict)
     uid: str | None = None
     created_at: str | None = None
+    variant: str | None = None
+    variant_exclude: list[str] = field(default_factory=list)
+    variant_code: bool = False
+    evalset: str | None = None
+    replicate: dict[str, Any] | None = None
 
 
 def _loads(text: str | None) -> Any:
@@ -100,9 +109,22 @@ class Run:
     records_digest: str | None
     prev_hash: str
     hash: str
+    variant: str | None = None
+    variant_name: str | None = None
+    evalset_id: int | None = None
+    replicate: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
+        variant, variant_name = row.get("variant"), row.get("variant_name")
+        params = _loads(row["params"]) or {}
+        prompts = _loads(row["prompts"]) or {}
+        if variant is None and row["kind"] == "run":
+            # a run appended before variants existed: its variant is derived the same way
+            from .variants import fingerprint, legacy_name
+
+            variant = fingerprint(row["experiment"], params, prompts, legacy=True)
+            variant_name = legacy_name(row["notes"] or "")
         return cls(
             id=row["id"],
             uid=row["uid"],
@@ -116,9 +138,9 @@ class Run:
             hypothesis=row["hypothesis"] or "",
             notes=row["notes"] or "",
             caveats=row["caveats"] or "",
-            params=_loads(row["params"]) or {},
+            params=params,
             params_diff=_loads(row["params_diff"]) or {},
-            prompts=_loads(row["prompts"]) or {},
+            prompts=prompts,
             prompts_diff=_loads(row["prompts_diff"]) or {},
             code=_loads(row["code"]),
             dataset=_loads(row["dataset"]),
@@ -141,6 +163,10 @@ class Run:
             records_digest=row["records_digest"],
             prev_hash=row["prev_hash"],
             hash=row["hash"],
+            variant=variant,
+            variant_name=variant_name,
+            evalset_id=row.get("evalset_id"),
+            replicate=_loads(row.get("replicate")),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -166,7 +192,9 @@ class Run:
         return asdict(self)
 
 
-# Columns of the runs table in hashing order (everything but ``hash``).
+# Columns of the runs table in hashing order (everything but ``hash``): the format-1 columns, hashed
+# always, then the columns migration m002 added, hashed when they hold a value (so every row
+# appended before them keeps its hash).
 RUN_COLUMNS: tuple[str, ...] = (
     "id", "uid", "kind", "created_at", "experiment", "parent_id", "refs", "status", "error",
     "hypothesis", "notes", "caveats", "params", "params_diff", "prompts", "prompts_diff", "code",
@@ -174,3 +202,5 @@ RUN_COLUMNS: tuple[str, ...] = (
     "recall", "f1", "accuracy", "cost", "cost_total_usd", "cost_per_record_usd", "timing",
     "time_per_record_s", "environment", "body", "record_count", "records_digest", "prev_hash",
 )
+RUN_COLUMNS_V2: tuple[str, ...] = ("variant", "variant_name", "evalset_id", "replicate")
+STORED_COLUMNS: tuple[str, ...] = (*RUN_COLUMNS, *RUN_COLUMNS_V2, "hash")

@@ -8,7 +8,6 @@ what pairs two runs record by record).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -53,29 +52,51 @@ def _codes(values: list[str | None], vocabulary: dict[str, int]) -> np.ndarray:
     )
 
 
+def _coded(kind: str, data: bytes) -> tuple[tuple[str, ...], np.ndarray]:
+    """(dictionary, int32 codes) of a stored label/prediction/stratum column."""
+    import numpy as np
+
+    from .columns import split_codes, unpack_text
+
+    if kind == "codes":
+        names, raw = split_codes(data)
+        return tuple(names), np.frombuffer(raw, dtype="<i4").astype(np.int32, copy=False)
+    vocabulary: dict[str, int] = {}
+    codes = _codes(unpack_text(data), vocabulary)
+    return tuple(vocabulary), codes
+
+
 def load_outcomes(ledger: Ledger, run_id: int, numeric: Iterable[str] | None = None) -> Outcomes:
     """Read run ``run_id``'s outcomes; ``numeric`` names the numeric columns to load (default all)."""
     import numpy as np
 
+    from .columns import unpack_text
+
     wanted = None if numeric is None else ["id", "label", "prediction", "stratum", *numeric]
     if not ledger.exists(run_id):
         ledger.get(run_id)  # raises RunNotFound with the usual message
-    text: dict[str, list[str | None]] = {}
+    coded: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+    ids: list[str] = []
     nums: dict[str, np.ndarray] = {}
     for name, kind, data in ledger.record_columns(run_id, wanted):
-        if kind == "text":
-            text[name] = json.loads(data.decode("utf-8"))
-        else:
+        if name == "id":
+            ids = [str(x) for x in unpack_text(data)]
+        elif name in ("label", "prediction", "stratum"):
+            coded[name] = _coded(kind, data)
+        elif kind == "real":
             nums[name] = np.frombuffer(data, dtype="<f8")
-    classes: dict[str, int] = {}
-    label = _codes(text.get("label", []), classes)
-    prediction = _codes(text.get("prediction", []), classes)
+    empty: tuple[tuple[str, ...], np.ndarray] = ((), np.zeros(0, dtype=np.int32))
+    label_names, label = coded.get("label", empty)
+    pred_names, prediction = coded.get("prediction", empty)
+    # one dictionary for both columns: the label's, then classes only ever predicted
+    classes = {c: i for i, c in enumerate(label_names)}
+    for c in pred_names:
+        classes.setdefault(c, len(classes))
+    if pred_names and tuple(classes)[: len(pred_names)] != pred_names:
+        prediction = recode(prediction, pred_names, classes)
     stratum = strata = None
-    if "stratum" in text:
-        names: dict[str, int] = {}
-        stratum = _codes(text["stratum"], names)
-        strata = tuple(names)
-    ids = [str(x) for x in text.get("id", [])]
+    if "stratum" in coded:
+        strata, stratum = coded["stratum"]
     return Outcomes(run_id, ids, tuple(classes), label, prediction, strata, stratum, dict(sorted(nums.items())))
 
 

@@ -19,37 +19,53 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .model import Run
 
 
-def _key(run: Run) -> tuple[float, float, float]:
+class Point(Protocol):
+    """What the frontier reads: a run, or a variant's summary over its repeats."""
+
+    @property
+    def id(self) -> Any: ...
+    @property
+    def f1(self) -> float | None: ...
+    @property
+    def cost_per_record_usd(self) -> float | None: ...
+    @property
+    def time_per_record_s(self) -> float | None: ...
+
+
+P = TypeVar("P", bound=Point)
+
+
+def _key(run: Point) -> tuple[float, float, float]:
     f1 = run.f1 if run.f1 is not None else -math.inf
     cost = run.cost_per_record_usd if run.cost_per_record_usd is not None else math.inf
     t = run.time_per_record_s if run.time_per_record_s is not None else math.inf
     return f1, cost, t
 
 
-def dominates(a: Run, b: Run) -> bool:
+def dominates(a: Point, b: Point) -> bool:
     fa, ca, ta = _key(a)
     fb, cb, tb = _key(b)
     return fa >= fb and ca <= cb and ta <= tb and (fa > fb or ca < cb or ta < tb)
 
 
-def pareto_front(runs: Sequence[Run]) -> list[Run]:
+def pareto_front(runs: Sequence[P]) -> list[P]:
     """The runs no other run dominates (ordered by F1, best first; then cost, time and id).
 
     Sorted lexicographically by (-F1, cost, time), a run can only be dominated by one before it,
     and only by one already on the front: O(n log n + n·|front|), so 10,000 runs take
     milliseconds rather than the minutes of the pairwise definition (the tests check both agree).
     """
-    def vec(run: Run) -> tuple[float, float, float]:
+    def vec(run: Point) -> tuple[float, float, float]:
         f1, cost, t = _key(run)
         return -f1, cost, t
 
     candidates = sorted((r for r in runs if r.f1 is not None), key=lambda r: (*vec(r), r.id))
-    front: list[Run] = []
+    front: list[P] = []
     vecs: list[tuple[float, float, float]] = []
     for run in candidates:
         v = vec(run)
@@ -68,7 +84,7 @@ def quality_adjusted_latency(run: Run, quality_weight: float = 100.0, latency_we
     return quality_weight * run.f1 - latency_weight * seconds
 
 
-def cost_per_marginal_quality_point(a: Run, b: Run) -> float | None:
+def cost_per_marginal_quality_point(a: Point, b: Point) -> float | None:
     """USD per record per F1 point (0.01) gained from ``a`` to ``b``; None unless B is better."""
     if None in (a.f1, b.f1, a.cost_per_record_usd, b.cost_per_record_usd):
         return None
@@ -99,3 +115,14 @@ def compound_metrics(run: Run) -> dict[str, Any]:
         "cost_per_satisfactory_response": cost_per_satisfactory_response(run),
         "token_efficiency": token_efficiency(run),
     }
+
+
+def summary_compound_metrics(s: Any) -> dict[str, Any]:
+    """The compound metrics of a variant's summary (means over its repeats)."""
+    qal = None
+    seconds = s.p99_s if s.p99_s is not None else s.time_per_record_s
+    if s.f1 is not None and seconds is not None:
+        qal = 100.0 * s.f1 - 10.0 * seconds
+    cps = s.cost_per_record_usd / s.accuracy if s.cost_per_record_usd is not None and s.accuracy else None
+    eff = s.f1 / (s.tokens_per_record / 1000.0) if s.f1 is not None and s.tokens_per_record else None
+    return {"quality_adjusted_latency": qal, "cost_per_satisfactory_response": cps, "token_efficiency": eff}

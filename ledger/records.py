@@ -8,7 +8,9 @@ rows for people and other tools.
 Columns
 -------
 text columns: ``id`` (unique, required), ``label`` and ``prediction`` (required), ``stratum``
-(optional). Numeric columns (float64, NaN meaning "not recorded"): ``cost_usd``, ``input_tokens``,
+(optional); labels, predictions and strata are stored as integer codes with a per-run dictionary
+(:mod:`ledger.columns`). Cases: ``input.<field>`` (what the pipeline read) and ``output.<field>``
+(what it answered: proposed code, candidates, rationale, ...) hold any JSON value. Numeric columns (float64, NaN meaning "not recorded"): ``cost_usd``, ``input_tokens``,
 ``output_tokens``, ``latency_ms``, ``scores.<name>`` and ``stages.<stage>.<field>`` (booleans are
 stored as 0/1). Values given by a caller may never be NaN, infinite or (for cost, tokens and
 latency) negative: a missing value is simply left out.
@@ -16,15 +18,13 @@ latency) negative: a missing value is simply left out.
 
 from __future__ import annotations
 
-import json
 import math
-import struct
-import sys
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import columns as C
 from .errors import InvalidRun
 
 TEXT_COLUMNS = ("id", "label", "prediction", "stratum")
@@ -32,7 +32,8 @@ REQUIRED_TEXT = ("id", "label", "prediction")
 BASE_NUMERIC = ("cost_usd", "input_tokens", "output_tokens", "latency_ms")
 NON_NEGATIVE = frozenset(BASE_NUMERIC)
 _NAN = float("nan")
-_RECORD_KEYS = frozenset((*TEXT_COLUMNS, *BASE_NUMERIC, "scores", "stages"))
+_RECORD_KEYS = frozenset((*TEXT_COLUMNS, *BASE_NUMERIC, "scores", "stages", "input", "output"))
+CODED = frozenset(("label", "prediction", "stratum"))
 
 
 def _label(value: Any, where: str, name: str) -> str:
@@ -69,6 +70,8 @@ class Records:
     predictions: list[str]
     strata: list[str | None] | None = None
     numeric: dict[str, array] = field(default_factory=dict)
+    inputs: dict[str, list[Any]] = field(default_factory=dict)
+    outputs: dict[str, list[Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -84,6 +87,7 @@ class Records:
         strata: list[str | None] = []
         has_stratum = False
         numeric: dict[str, list[float]] = {}
+        cases: dict[str, dict[str, list[Any]]] = {"input": {}, "output": {}}
         for index, row in enumerate(rows):
             at = f"{where}[{index}]"
             if not isinstance(row, Mapping):
@@ -93,7 +97,7 @@ class Records:
                 raise InvalidRun(
                     f"{at}: unknown field '{sorted(unknown)[0]}' (a record has id, label, "
                     "prediction, stratum, cost_usd, input_tokens, output_tokens, latency_ms, "
-                    "scores, stages)"
+                    "scores, stages, input, output)"
                 )
             for name in REQUIRED_TEXT:
                 if name not in row:
@@ -127,6 +131,21 @@ class Records:
                     for name, value in fields.items():
                         key = f"stages.{stage}.{name}"
                         values[key] = _number(value, at, key)
+            for part in ("input", "output"):
+                value = row.get(part)
+                if value is None:
+                    continue
+                fields = _case_fields(value, at, part)
+                store = cases[part]
+                for name, item in fields.items():
+                    column = store.get(name)
+                    if column is None:
+                        column = store[name] = [None] * index
+                    column.append(item)
+            for store in cases.values():
+                for column in store.values():
+                    if len(column) == index:
+                        column.append(None)
             for key, value in values.items():
                 column = numeric.get(key)
                 if column is None:
@@ -138,6 +157,7 @@ class Records:
         return cls._checked(
             ids, labels, preds, strata if has_stratum else None,
             {k: array("d", v) for k, v in numeric.items()}, where,
+            cases["input"], cases["output"],
         )
 
     @classmethod
@@ -149,9 +169,12 @@ class Records:
         *,
         strata: Sequence[Any] | None = None,
         numeric: Mapping[str, Sequence[float]] | None = None,
+        inputs: Mapping[str, Sequence[Any]] | None = None,
+        outputs: Mapping[str, Sequence[Any]] | None = None,
         where: str = "records",
     ) -> Records:
-        """Build from columns (the fast path for pipelines). Numeric NaN means "not recorded"."""
+        """Build from columns (the fast path for pipelines). Numeric NaN means "not recorded";
+        ``inputs``/``outputs`` map a field name to one JSON value (or None) per record."""
         n = len(ids)
         id_col = _text_column(ids, where, "id")
         lab = _text_column(labels, where, "label")
@@ -163,7 +186,11 @@ class Records:
             if len(col) != n:
                 raise InvalidRun(f"{where}: column '{name}' has {len(col)} values for {n} records")
             cols[name] = col
-        return cls._checked(id_col, lab, pred, strat, cols, where)
+        return cls._checked(
+            id_col, lab, pred, strat, cols, where,
+            {k: list(v) for k, v in (inputs or {}).items()},
+            {k: list(v) for k, v in (outputs or {}).items()},
+        )
 
     @classmethod
     def _checked(
@@ -174,6 +201,8 @@ class Records:
         strata: list[str | None] | None,
         numeric: dict[str, array],
         where: str,
+        inputs: dict[str, list[Any]] | None = None,
+        outputs: dict[str, list[Any]] | None = None,
     ) -> Records:
         n = len(ids)
         if len(labels) != n or len(preds) != n or (strata is not None and len(strata) != n):
@@ -191,7 +220,14 @@ class Records:
             if not name or name.startswith(".") or name.endswith("."):
                 raise InvalidRun(f"{where}: bad column name {name!r}")
             _check_numeric(col, name, where)
-        return cls(ids, labels, preds, strata, dict(sorted(numeric.items())))
+        for part, store in (("input", inputs or {}), ("output", outputs or {})):
+            for name, values in store.items():
+                if not isinstance(name, str) or not name:
+                    raise InvalidRun(f"{where}: {part} field names must be non-empty strings, got {name!r}")
+                if len(values) != n:
+                    raise InvalidRun(f"{where}: {part} field '{name}' has {len(values)} values for {n} records")
+        return cls(ids, labels, preds, strata, dict(sorted(numeric.items())),
+                   dict(sorted((inputs or {}).items())), dict(sorted((outputs or {}).items())))
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -229,6 +265,10 @@ class Records:
                     row[name] = int(value)
                 else:
                     row[name] = value
+            for part, store in (("input", self.inputs), ("output", self.outputs)):
+                fields = {k: v[i] for k, v in store.items() if v[i] is not None}
+                if fields:
+                    row[part] = fields
             out.append(row)
         return out
 
@@ -237,14 +277,17 @@ class Records:
     def to_storage(self) -> list[tuple[str, str, bytes]]:
         """(column name, kind, bytes) triples, sorted by name: what is stored and hashed."""
         out: list[tuple[str, str, bytes]] = [
-            ("id", "text", _pack_text(self.ids)),
-            ("label", "text", _pack_text(self.labels)),
-            ("prediction", "text", _pack_text(self.predictions)),
+            ("id", "text", C.pack_text(self.ids)),
+            ("label", "codes", C.pack_codes(self.labels)),
+            ("prediction", "codes", C.pack_codes(self.predictions)),
         ]
         if self.strata is not None:
-            out.append(("stratum", "text", _pack_text(self.strata)))
+            out.append(("stratum", "codes", C.pack_codes(self.strata)))
         for name, col in self.numeric.items():
-            out.append((name, "real", _pack_real(col)))
+            out.append((name, "real", C.pack_real(col)))
+        for part, store in (("input", self.inputs), ("output", self.outputs)):
+            for name, values in store.items():
+                out.append((f"{part}.{name}", "json", C.pack_json(values)))
         out.sort(key=lambda item: item[0])
         return out
 
@@ -252,19 +295,32 @@ class Records:
     def from_storage(cls, columns: Iterable[tuple[str, str, bytes]]) -> Records:
         text: dict[str, list[Any]] = {}
         numeric: dict[str, array] = {}
+        cases: dict[str, dict[str, list[Any]]] = {"input": {}, "output": {}}
         for name, kind, data in columns:
-            if kind == "text":
-                text[name] = json.loads(bytes(data).decode("utf-8"))
+            if kind == "real":
+                numeric[name] = C.unpack_real(data)
+            elif kind == "json":
+                part, _, fname = name.partition(".")
+                cases.setdefault(part, {})[fname] = C.unpack_json(data)
             else:
-                col = array("d")
-                col.frombytes(bytes(data))
-                if sys.byteorder != "little":
-                    col.byteswap()
-                numeric[name] = col
+                text[name] = C.unpack_strings(kind, data)
         return cls(
             text.get("id", []), text.get("label", []), text.get("prediction", []),
             text.get("stratum"), dict(sorted(numeric.items())),
+            dict(sorted(cases["input"].items())), dict(sorted(cases["output"].items())),
         )
+
+
+def _case_fields(value: Any, where: str, part: str) -> dict[str, Any]:
+    """A record's ``input``/``output``: an object of fields, or a string (its ``text``)."""
+    if isinstance(value, str):
+        return {"text": value}
+    if isinstance(value, Mapping):
+        for key in value:
+            if not isinstance(key, str) or not key:
+                raise InvalidRun(f"{where}: {part} field names must be non-empty strings")
+        return dict(value)
+    raise InvalidRun(f"{where}: field '{part}' must be an object of fields or a string, got {type(value).__name__}")
 
 
 def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = False) -> list[Any]:
@@ -306,25 +362,6 @@ def sum_recorded(col: Sequence[float]) -> float:
     return total if total == total else math.fsum(v for v in col if v == v)
 
 
-def _pack_text(values: Sequence[str | None]) -> bytes:
-    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _pack_real(col: array) -> bytes:
-    if sys.byteorder == "little":
-        return col.tobytes()
-    swapped = array("d", col)
-    swapped.byteswap()
-    return swapped.tobytes()
-
-
 def records_digest(storage: Iterable[tuple[str, str, bytes]]) -> str:
     """SHA-256 over the stored columns (name, kind and bytes, each length-prefixed)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name, kind, data in sorted(storage, key=lambda item: item[0]):
-        for part in (name.encode("utf-8"), kind.encode("ascii"), bytes(data)):
-            digest.update(struct.pack("<Q", len(part)))
-            digest.update(part)
-    return digest.hexdigest()
+    return C.digest(storage)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +22,12 @@ from .errors import AppendOnlyViolation, InvalidRun, LedgerError, RunNotFound
 from .hashing import canonical_json, row_hash, text_sha256
 from .metrics import classification_metrics, latency_summary
 from .migrations import GENESIS_HASH
-from .model import KINDS, RUN_COLUMNS, STATUSES, Run, RunInput
+from .model import KINDS, STATUSES, STORED_COLUMNS, Run, RunInput
 from .records import Records, records_digest, sum_recorded
+
+if TYPE_CHECKING:
+    from .evalsets import EvalRecords, EvalSet
+    from .variants import Variant, VariantSummary
 
 if TYPE_CHECKING:
     from .track import RunTracker
@@ -30,7 +36,8 @@ SUMMARY_COLUMNS = (
     "id", "kind", "created_at", "experiment", "hypothesis", "sample_size", "precision", "recall",
     "f1", "accuracy", "cost_per_record_usd", "time_per_record_s", "status", "parent_id",
 )
-_INSERT_RUN = f"INSERT INTO runs ({', '.join((*RUN_COLUMNS, 'hash'))}) VALUES ({', '.join('?' * (len(RUN_COLUMNS) + 1))})"
+_SELECT_RUN = f"SELECT {', '.join(STORED_COLUMNS)} FROM runs"
+_INSERT_RUN = f"INSERT INTO runs ({', '.join(STORED_COLUMNS)}) VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
 
 
 def utc_now() -> str:
@@ -92,6 +99,10 @@ class Ledger:
         self.path = Path(path)
         self.conn = connect(self.path, create=create, timeout_s=timeout_s)
         self.timeout_s = self.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
+        # evaluation sets never change once stored: their records are read once per Ledger
+        self._evalset_records: dict[int, EvalRecords] = {}
+        self._evalset_positions: dict[int, dict[str, int]] = {}
+        self._variants: tuple[int | None, list[Variant]] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -108,7 +119,29 @@ class Ledger:
 
     def append(self, run: RunInput) -> Run:
         """Validate ``run``, then append it (and its records) atomically. Returns the stored run."""
-        prepared = _Prepared.build(run)
+        prepared = _Prepared.build(run, self)
+        conn = self.conn
+        with self._write():
+            existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
+            if existing is not None:
+                return self.get(existing[0])
+            head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+            row = prepared.row(self, head_id + 1, head_hash)
+            for sha, text in prepared.prompt_texts.items():
+                conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
+            conn.execute(_INSERT_RUN, [row[name] for name in STORED_COLUMNS])
+            if prepared.storage:
+                conn.executemany(
+                    "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
+                    [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
+                )
+        return Run.from_row(row)
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction: ``BEGIN IMMEDIATE`` (so that the head read inside it is the head
+        written after it), committed when the block ends, rolled back on any error."""
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -117,21 +150,7 @@ class Ledger:
                 raise locked_error(self.path, self.timeout_s) from None
             raise
         try:
-            existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
-            if existing is not None:
-                conn.execute("ROLLBACK")
-                return self.get(existing[0])
-            head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-            head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            row = prepared.row(self, head_id + 1, head_hash)
-            for sha, text in prepared.prompt_texts.items():
-                conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
-            conn.execute(_INSERT_RUN, [row[name] for name in RUN_COLUMNS] + [row["hash"]])
-            if prepared.storage:
-                conn.executemany(
-                    "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
-                    [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
-                )
+            yield
             conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             _rollback(conn)
@@ -144,7 +163,61 @@ class Ledger:
         except BaseException:
             _rollback(conn)
             raise
-        return Run.from_row(row)
+
+    def add_evalset(
+        self,
+        name: str,
+        records: EvalRecords,
+        *,
+        description: str = "",
+        source: dict[str, Any] | None = None,
+        created_at: str | None = None,
+    ) -> EvalSet:
+        """Store an evaluation set. The same name with the same records returns the stored set;
+        the same name with other records is an error (a set never changes once stored)."""
+        from . import columns as C
+        from .evalsets import EvalSet, evalset_hash
+        from .hashing import canonical_json
+
+        _check_name(name, "evaluation set name")
+        if not isinstance(description, str):
+            raise InvalidRun("description must be a string")
+        storage = records.to_storage()
+        digest = C.digest(storage)
+        conn = self.conn
+        with self._write():
+            found = conn.execute("SELECT id, digest FROM evalsets WHERE name = ?", (name,)).fetchone()
+            if found is not None:
+                if found[1] != digest:
+                    raise InvalidRun(
+                        f"evaluation set {name!r} already exists with other records; a set never "
+                        "changes: choose another name (`ledger evalset ls` lists them)"
+                    )
+                stored_id = found[0]
+            else:
+                head = conn.execute("SELECT id, hash FROM evalsets ORDER BY id DESC LIMIT 1").fetchone()
+                row: dict[str, Any] = {
+                    "id": (head[0] if head else 0) + 1,
+                    "name": name,
+                    "created_at": created_at or utc_now(),
+                    "description": description,
+                    "source": canonical_json(source or {}),
+                    "record_count": len(records),
+                    "labels": canonical_json(records.label_counts()),
+                    "fields": canonical_json(records.fields()),
+                    "digest": digest,
+                    "prev_hash": head[1] if head else GENESIS_HASH,
+                }
+                row["hash"] = evalset_hash(row)
+                names = list(row)
+                conn.execute(f"INSERT INTO evalsets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                             [row[k] for k in names])
+                conn.executemany(
+                    "INSERT INTO evalset_columns (evalset_id, name, kind, data) VALUES (?, ?, ?, ?)",
+                    [(row["id"], n, k, d) for n, k, d in storage],
+                )
+                return EvalSet.from_row(row)
+        return self.evalset(stored_id)
 
     def track(self, experiment: str, *, capture_code: bool = True, **fields: Any) -> RunTracker:
         """Record a run as a block runs: ``with ledger.track("exp", hypothesis=...) as run:``."""
@@ -155,11 +228,10 @@ class Ledger:
     # ---- reading --------------------------------------------------------------------
 
     def _row(self, run_id: int) -> dict[str, Any] | None:
-        cur = self.conn.execute(f"SELECT {', '.join((*RUN_COLUMNS, 'hash'))} FROM runs WHERE id = ?", (run_id,))
-        values = cur.fetchone()
+        values = self.conn.execute(f"{_SELECT_RUN} WHERE id = ?", (run_id,)).fetchone()
         if values is None:
             return None
-        return dict(zip((*RUN_COLUMNS, "hash"), values, strict=True))
+        return dict(zip(STORED_COLUMNS, values, strict=True))
 
     def get(self, run_id: int) -> Run:
         row = self._row(run_id)
@@ -168,9 +240,11 @@ class Ledger:
         return Run.from_row(row)
 
     def _unknown(self, run_id: int) -> str:
+        return f"no run {run_id} in {self.path} ({self.describe_ids()}); `ledger ls` lists them"
+
+    def describe_ids(self) -> str:
         last = self.conn.execute("SELECT MAX(id) FROM runs").fetchone()[0]
-        span = f"runs are numbered 1 to {last}" if last else "the ledger is empty"
-        return f"no run {run_id} in {self.path} ({span}); `ledger ls` lists them"
+        return f"runs are numbered 1 to {last}" if last else "the ledger is empty"
 
     def exists(self, run_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
@@ -185,11 +259,10 @@ class Ledger:
         ids: list[int] | None = None,
     ) -> list[Run]:
         where, args = _filters(experiment, status, kind, ids)
-        sql = f"SELECT {', '.join((*RUN_COLUMNS, 'hash'))} FROM runs{where} ORDER BY id"
+        sql = f"{_SELECT_RUN}{where} ORDER BY id"
         if last is not None:
             sql = f"SELECT * FROM ({sql} DESC LIMIT {int(last)}) ORDER BY id"
-        names = (*RUN_COLUMNS, "hash")
-        return [Run.from_row(dict(zip(names, r, strict=True))) for r in self.conn.execute(sql, args)]
+        return [Run.from_row(dict(zip(STORED_COLUMNS, r, strict=True))) for r in self.conn.execute(sql, args)]
 
     def summaries(
         self,
@@ -241,6 +314,71 @@ class Ledger:
         row = self.conn.execute("SELECT text FROM prompts WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else row[0]
 
+    # ---- evaluation sets -------------------------------------------------------------------
+
+    def evalsets(self) -> list[EvalSet]:
+        from .evalsets import EVALSET_COLUMNS, EvalSet
+
+        names = (*EVALSET_COLUMNS, "hash")
+        cur = self.conn.execute(f"SELECT {', '.join(names)} FROM evalsets ORDER BY id")
+        return [EvalSet.from_row(dict(zip(names, r, strict=True))) for r in cur]
+
+    def evalset(self, key: int | str) -> EvalSet:
+        """The evaluation set with this id or name."""
+        from .errors import UsageError
+        from .evalsets import EVALSET_COLUMNS, EvalSet
+
+        names = (*EVALSET_COLUMNS, "hash")
+        where = "id = ?" if isinstance(key, int) else "name = ?"
+        row = self.conn.execute(f"SELECT {', '.join(names)} FROM evalsets WHERE {where}", (key,)).fetchone()
+        if row is None:
+            known = [r[0] for r in self.conn.execute("SELECT name FROM evalsets ORDER BY id")]
+            have = f"the sets are: {', '.join(known)}" if known else "the ledger has none yet"
+            raise UsageError(f"no evaluation set {key!r} ({have}); create one with `ledger evalset create`")
+        return EvalSet.from_row(dict(zip(names, row, strict=True)))
+
+    def evalset_records(self, evalset_id: int) -> EvalRecords:
+        from .evalsets import EvalRecords
+
+        found = self._evalset_records.get(evalset_id)
+        if found is None:
+            cur = self.conn.execute(
+                "SELECT name, kind, CAST(data AS BLOB) FROM evalset_columns WHERE evalset_id = ? ORDER BY name",
+                (evalset_id,),
+            )
+            found = EvalRecords.from_storage((r[0], r[1], bytes(r[2])) for r in cur)
+            self._evalset_records[evalset_id] = found
+        return found
+
+    def evalset_positions(self, evalset_id: int) -> dict[str, int]:
+        """Record id -> position in the evaluation set (cached: a set never changes)."""
+        found = self._evalset_positions.get(evalset_id)
+        if found is None:
+            ids = self.evalset_records(evalset_id).ids
+            found = self._evalset_positions[evalset_id] = {rid: i for i, rid in enumerate(ids)}
+        return found
+
+    # ---- variants ------------------------------------------------------------------------------
+
+    def variants(self, experiment: str | None = None) -> list[Variant]:
+        """Every variant (numbered in the order of its first run), or those of one experiment."""
+        head = self.conn.execute("SELECT MAX(id) FROM runs").fetchone()[0]
+        if self._variants is None or self._variants[0] != head:
+            self._variants = (head, _build_variants(self.conn))
+        found = self._variants[1]
+        return [v for v in found if experiment is None or v.experiment == experiment]
+
+    def variant_summaries(self, experiment: str | None = None) -> list[VariantSummary]:
+        """Each variant over its successful runs (see :class:`~ledger.variants.VariantSummary`)."""
+        from .variants import summarize
+
+        variants = self.variants(experiment)
+        by_id = {r.id: r for r in self.runs(experiment=experiment, kind="run")}
+        return [summarize(v, [by_id[i] for i in v.run_ids if i in by_id]) for v in variants]
+
+    def variant_of(self, run: Run) -> Variant | None:
+        return next((v for v in self.variants() if v.fingerprint == run.variant), None)
+
     def children(self, run_id: int, kind: str | None = None) -> list[Run]:
         """Rows whose refs name ``run_id`` (decisions, analyses, corrections about it)."""
         rows = self.runs(kind=kind)
@@ -263,20 +401,20 @@ class Ledger:
         integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
         if integrity != "ok":
             bad(None, f"SQLite integrity_check: {integrity}")
+        from .migrations import expected_triggers
+
         triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        for name in ("runs_no_update", "runs_no_delete", "runs_no_replace", "runs_chain",
-                     "records_no_update", "records_no_delete", "records_no_replace",
-                     "records_newest_run_only", "prompts_no_update", "prompts_no_delete"):
+        for name in expected_triggers():
             if name not in triggers:
                 bad(None, f"append-only trigger {name} is missing: the database was altered outside ledger")
+        evalset_digests = self._verify_evalsets(bad)
         expected_prev = GENESIS_HASH
         expected_id = 1
         runs_checked = records_checked = 0
         head_id: int | None = None
-        names = (*RUN_COLUMNS, "hash")
-        cur = conn.execute(f"SELECT {', '.join(names)} FROM runs ORDER BY id")
+        cur = conn.execute(f"{_SELECT_RUN} ORDER BY id")
         for values in cur:
-            row = dict(zip(names, values, strict=True))
+            row = dict(zip(STORED_COLUMNS, values, strict=True))
             run_id = row["id"]
             runs_checked += 1
             if run_id != expected_id:
@@ -294,6 +432,11 @@ class Ledger:
             digest = records_digest(columns) if columns else None
             if digest != row["records_digest"]:
                 bad(run_id, f"run {run_id}: its records do not match the digest in its row (records edited, added or removed)")
+            if row["evalset_id"] is not None:
+                pinned = (_safe_json(row["dataset"]) or {}).get("evalset_digest")
+                if evalset_digests.get(row["evalset_id"]) != pinned:
+                    bad(run_id, f"run {run_id}: the evaluation set it names is missing or its "
+                                "records differ from the ones the run was scored on")
             for name, sha in (_safe_json(row["prompts"]) or {}).items():
                 text = self.prompt_text(sha)
                 if text is None or text_sha256(text) != sha:
@@ -317,6 +460,38 @@ class Ledger:
             problems=problems,
             first_bad_run=first_bad,
         )
+
+
+    def _verify_evalsets(self, bad: Any) -> dict[int, str]:
+        """Check the evaluation sets' chain and each set's records against its digest; returns
+        {set id: digest} of the sets whose records match (what the runs' pins are checked against)."""
+        from . import columns as C
+        from .evalsets import EVALSET_COLUMNS, evalset_hash
+
+        names = (*EVALSET_COLUMNS, "hash")
+        good: dict[int, str] = {}
+        expected_prev, expected_id = GENESIS_HASH, 1
+        for values in self.conn.execute(f"SELECT {', '.join(names)} FROM evalsets ORDER BY id"):
+            row = dict(zip(names, values, strict=True))
+            sid, label = row["id"], f"evaluation set {row['id']} ({row['name']!r})"
+            if sid != expected_id:
+                bad(None, f"{label}: expected set {expected_id} next; sets are missing (deleted?)")
+            if row["prev_hash"] != expected_prev:
+                bad(None, f"{label}: prev_hash does not match the set before it (rows edited or removed)")
+            try:
+                recomputed = evalset_hash(row)
+            except (TypeError, ValueError):
+                recomputed = ""
+            if recomputed != row["hash"]:
+                bad(None, f"{label}: stored values do not match its hash (edited after it was stored)")
+            cur = self.conn.execute(
+                "SELECT name, kind, CAST(data AS BLOB) FROM evalset_columns WHERE evalset_id = ?", (sid,))
+            if C.digest((r[0], r[1], bytes(r[2])) for r in cur) != row["digest"]:
+                bad(None, f"{label}: its records do not match its digest (records edited, added or removed)")
+            else:
+                good[sid] = row["digest"]
+            expected_prev, expected_id = row["hash"], sid + 1
+        return good
 
 
 def _safe_json(text: str | None) -> Any:
@@ -376,6 +551,49 @@ def _filters(
     return (" WHERE " + " AND ".join(clauses) if clauses else "", args)
 
 
+def _build_variants(conn: sqlite3.Connection) -> list[Variant]:
+    """Group the runs by variant. Rows appended before variants existed (``variant`` NULL) get
+    theirs derived from their params and prompts, as :meth:`Run.from_row` does."""
+    import json
+
+    from .variants import Variant, fingerprint, legacy_name
+
+    cur = conn.execute(
+        "SELECT id, experiment, parent_id, variant, variant_name, "
+        "CASE WHEN variant IS NULL THEN params END, CASE WHEN variant IS NULL THEN prompts END, "
+        "CASE WHEN variant IS NULL THEN notes END FROM runs WHERE kind = 'run' ORDER BY id"
+    )
+    order: dict[str, dict[str, Any]] = {}
+    of_run: dict[int, str] = {}
+    for run_id, experiment, parent_id, variant, name, params, prompts, notes in cur:
+        if variant is None:
+            variant = fingerprint(experiment, json.loads(params), json.loads(prompts), legacy=True)
+            name = legacy_name(notes)
+        of_run[run_id] = variant
+        entry = order.get(variant)
+        if entry is None:
+            entry = order[variant] = {"experiment": experiment, "name": name, "runs": [],
+                                      "parent_run": parent_id}
+        elif entry["name"] is None:
+            entry["name"] = name
+        entry["runs"].append(run_id)
+    number = {fp: i for i, fp in enumerate(order, start=1)}
+    out: list[Variant] = []
+    for fp, entry in order.items():
+        parent_fp = of_run.get(entry["parent_run"]) if entry["parent_run"] is not None else None
+        parent = number.get(parent_fp) if parent_fp is not None and parent_fp != fp else None
+        out.append(Variant(number[fp], fp, entry["name"], entry["experiment"], tuple(entry["runs"]), parent))
+    return out
+
+
+def _check_name(name: Any, what: str) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRun(f"{what} must be a non-empty string")
+    if len(name) > 200 or any(ord(ch) < 32 or ord(ch) == 127 for ch in name) or name != name.strip():
+        raise InvalidRun(f"{what} {name!r} must be at most 200 printable characters, without "
+                         "leading or trailing spaces")
+
+
 @dataclass
 class _Prepared:
     """Everything about an append that can be computed before taking the write lock."""
@@ -388,9 +606,11 @@ class _Prepared:
     storage: list[tuple[str, str, bytes]]
     digest: str | None
     fields: dict[str, Any]
+    variant: str | None
+    evalset_id: int | None
 
     @classmethod
-    def build(cls, run: RunInput) -> _Prepared:
+    def build(cls, run: RunInput, ledger: Ledger) -> _Prepared:
         if run.kind not in KINDS:
             raise InvalidRun(f"kind {run.kind!r} is not one of {', '.join(KINDS)}")
         if run.status not in STATUSES:
@@ -409,6 +629,15 @@ class _Prepared:
             raise InvalidRun("uid must be a non-empty string")
         if run.positive_label is not None and not isinstance(run.positive_label, str):
             raise InvalidRun("positive_label must be a string")
+        if run.variant is not None:
+            _check_name(run.variant, "variant")
+        if not isinstance(run.variant_exclude, list) or not all(isinstance(k, str) for k in run.variant_exclude):
+            raise InvalidRun("variant.exclude must be a list of parameter names")
+        if run.replicate is not None and not isinstance(run.replicate, dict):
+            raise InvalidRun("replicate must be an object such as {\"index\": 0, \"of\": 3, \"seed\": 7}")
+        evalset_id: int | None = None
+        if run.evalset is not None:
+            run, evalset_id = _against_evalset(run, ledger)
         run = _without_credentials(run)
         flat = _params.flatten(run.params)
         prompt_texts: dict[str, str] = {}
@@ -437,14 +666,22 @@ class _Prepared:
         # Everything row() serialises must be storable, checked here: a failure inside the
         # append's transaction would surface as a bare ValueError instead of InvalidRun.
         for name in ("experiment", "hypothesis", "notes", "caveats", "error", "uid", "created_at",
-                     "positive_label", "code", "dataset", "cost", "timing", "environment", "body"):
+                     "positive_label", "code", "dataset", "cost", "timing", "environment", "body",
+                     "replicate"):
             _check_storable(getattr(run, name), name)
         _check_storable(flat, "params")
         _check_storable(prompt_texts, "prompts")
         _check_storable(fields, "cost or timing")
+        variant = None
+        if run.kind == "run":
+            from .variants import fingerprint
+
+            variant = fingerprint(run.experiment, flat, prompt_hashes, exclude=run.variant_exclude,
+                                  code=run.code if run.variant_code else None)
         import uuid
 
-        return cls(run, run.uid or uuid.uuid4().hex, flat, prompt_hashes, prompt_texts, storage, digest, fields)
+        return cls(run, run.uid or uuid.uuid4().hex, flat, prompt_hashes, prompt_texts, storage,
+                   digest, fields, variant, evalset_id)
 
     def row(self, ledger: Ledger, run_id: int, prev_hash: str) -> dict[str, Any]:
         run = self.run
@@ -454,11 +691,7 @@ class _Prepared:
             if parent_id >= run_id or not ledger.exists(parent_id):
                 raise InvalidRun(f"parent run {parent_id} is not in the ledger; `ledger ls` lists the runs")
         elif run.kind == "run":
-            prev = conn.execute(
-                "SELECT id FROM runs WHERE kind = 'run' AND experiment = ? ORDER BY id DESC LIMIT 1",
-                (run.experiment,),
-            ).fetchone()
-            parent_id = prev[0] if prev else None
+            parent_id = _default_parent(conn, run.experiment, self.variant)
         for ref in run.refs:
             if ref >= run_id or not ledger.exists(ref):
                 raise InvalidRun(f"run {ref} (in refs) is not in the ledger; `ledger ls` lists the runs")
@@ -508,9 +741,76 @@ class _Prepared:
             "record_count": len(run.records) if run.records is not None else 0,
             "records_digest": self.digest,
             "prev_hash": prev_hash,
+            "variant": self.variant,
+            "variant_name": run.variant if run.kind == "run" else None,
+            "evalset_id": self.evalset_id,
+            "replicate": None if run.replicate is None else canonical_json(run.replicate),
         }
         row["hash"] = row_hash(row)
         return row
+
+
+def _default_parent(conn: sqlite3.Connection, experiment: str, variant: str | None) -> int | None:
+    """Repeats of a variant share the parent of its first run (a repeat is not a change); a new
+    variant derives from the experiment's latest successful run."""
+    first = conn.execute(
+        "SELECT parent_id FROM runs WHERE kind = 'run' AND variant = ? ORDER BY id LIMIT 1", (variant,)
+    ).fetchone()
+    if first is not None:
+        return int(first[0]) if first[0] is not None else None
+    prev = conn.execute(
+        "SELECT id FROM runs WHERE kind = 'run' AND experiment = ? AND status = 'ok' ORDER BY id DESC LIMIT 1",
+        (experiment,),
+    ).fetchone()
+    return int(prev[0]) if prev else None
+
+
+def _against_evalset(run: RunInput, ledger: Ledger) -> tuple[RunInput, int]:
+    """Check a run's records against the evaluation set it names: every record id is one of the
+    set's and carries the set's label. Strata the records leave out are the set's; inputs equal to
+    the set's are not stored again (the set holds them). The run's dataset pins the set's digest."""
+    from dataclasses import replace
+
+    if not isinstance(run.evalset, str):
+        raise InvalidRun("evalset must be the name of an evaluation set")
+    try:
+        found = ledger.evalset(run.evalset)
+    except LedgerError as exc:
+        raise InvalidRun(str(exc)) from None
+    dataset = dict(run.dataset or {})
+    dataset.update(evalset=found.name, evalset_digest=found.digest)
+    dataset.setdefault("population", found.record_count)
+    records = run.records
+    if records is None or not len(records):
+        return replace(run, dataset=dataset), found.id
+    rows = ledger.evalset_records(found.id)
+
+    def aligned(column: list[Any]) -> list[Any]:
+        return column if same_order else [column[i] for i in where]
+
+    # The common case, every record of the set in the set's order, is checked at C speed.
+    same_order = records.ids == rows.ids
+    where: list[int] = []
+    if not same_order:
+        position = ledger.evalset_positions(found.id)
+        for k, rid in enumerate(records.ids):
+            i = position.get(rid)
+            if i is None:
+                raise InvalidRun(f"records[{k}]: record {rid!r} is not in evaluation set {found.name!r}")
+            where.append(i)
+    expected_labels = aligned(rows.labels)
+    if expected_labels != records.labels:
+        k = next(k for k, (x, y) in enumerate(zip(records.labels, expected_labels, strict=True)) if x != y)
+        raise InvalidRun(f"records[{k}]: record {records.ids[k]!r} has label {records.labels[k]!r}, but "
+                         f"evaluation set {found.name!r} says {expected_labels[k]!r}")
+    strata = records.strata
+    if strata is None and rows.strata is not None:
+        strata = aligned(rows.strata)
+    inputs = {name: values for name, values in records.inputs.items()
+              if name not in rows.inputs or aligned(rows.inputs[name]) != values}
+    if strata is not records.strata or inputs != records.inputs:
+        records = replace(records, strata=strata, inputs=inputs)
+    return replace(run, dataset=dataset, records=records), found.id
 
 
 def _without_credentials(run: RunInput) -> RunInput:
@@ -543,10 +843,19 @@ def _without_credentials(run: RunInput) -> RunInput:
                 removed += sum(a != b for a, b in zip(clean_col, column, strict=True))
                 columns[field_name] = clean_col
                 touched = True
+        cases: dict[str, dict[str, list[Any]]] = {"inputs": dict(records.inputs), "outputs": dict(records.outputs)}
+        for store in cases.values():
+            for name, values in store.items():
+                clean_values, n = scrub(values, redactor)
+                if n:
+                    store[name] = clean_values
+                    removed += n
+                    touched = True
         if touched:
-            changes["records"] = Records.from_columns(
-                columns["ids"], columns["labels"], columns["predictions"],  # type: ignore[arg-type]
-                strata=columns["strata"], numeric=records.numeric,
+            changes["records"] = replace(
+                records, ids=columns["ids"], labels=columns["labels"],  # type: ignore[arg-type]
+                predictions=columns["predictions"], strata=columns["strata"],  # type: ignore[arg-type]
+                inputs=cases["inputs"], outputs=cases["outputs"],
             )
     if not removed:
         return run

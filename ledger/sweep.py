@@ -141,7 +141,6 @@ def sweep_run(
     direction: str = "higher_flags",
 ) -> Sweep:
     """Sweep the threshold on ``scores.<score>`` of run ``run_id`` (see the module docstring)."""
-    import json
 
     import numpy as np
 
@@ -154,7 +153,9 @@ def sweep_run(
         names = score_names(ledger, run_id)
         have = ", ".join(names) if names else "none"
         raise UsageError(f"no record of run {run_id} has score {score!r} (scores recorded: {have})")
-    labels = json.loads(cols["label"][1].decode("utf-8"))
+    from .columns import unpack_strings
+
+    labels = unpack_strings(*cols["label"])
     values = np.frombuffer(cols[f"scores.{score}"][1], dtype="<f8")
     y = np.fromiter((x == positive for x in labels), dtype=bool, count=len(labels))
     ok = ~np.isnan(values)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analysis, core, demo, export, run, tui
+from . import analysis, core, demo, export, run, sets, tui
 
 app = typer.Typer(
     name="ledger",
@@ -23,6 +23,7 @@ core.register(app)
 tui.register(app)
 export.register(app)
 analysis.register(app)
+sets.register(app)
 run.register(app)
 demo.register(app)
 

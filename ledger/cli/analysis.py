@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import itertools
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import UsageError
 from ..render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, table, truncate
 from ..store import Ledger
-from .common import DbOption, JsonOption, db_path, handle_errors, parse_id, parse_ids, print_json
+from .common import DbOption, JsonOption, db_path, handle_errors, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def compare(
-    a: Annotated[str, typer.Argument(help="Baseline run id, or a group: 12,13,14 or 12-14.", show_default=False)],
-    b: Annotated[str, typer.Argument(help="Candidate run id, or a group.", show_default=False)],
+    a: Annotated[str, typer.Argument(help="Baseline: a run id, a group (12,13,14 or 12-14), a variant (v3) or its name.", show_default=False)],
+    b: Annotated[str, typer.Argument(help="Candidate: the same forms.", show_default=False)],
     db: DbOption = None,
     as_json: JsonOption = False,
     alpha: Annotated[float, typer.Option(help="Significance level (CIs are at 1 - alpha).")] = 0.05,
@@ -44,23 +44,39 @@ def compare(
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a regression flag or ROLLBACK stands (for CI).")] = False,
     record: Annotated[bool, typer.Option("--record", help="Store the verdict, flags and metrics as an analysis row.")] = False,
+    evalset: Annotated[str | None, typer.Option("--evalset", help="With variants: compare their runs on this evaluation set.")] = None,
 ) -> None:
-    """Compare run(s) A with run(s) B: metrics with CIs, Welch/McNemar tests, imbalance flags, verdict."""
+    """Compare run(s) A with run(s) B: metrics with CIs, Welch/McNemar tests, imbalance flags, verdict.
+
+    Naming variants (v2 v5, or their names) compares their repeats, on an evaluation set both
+    were run on."""
     from ..compare import CompareOptions, compare_runs, record_comparison
 
     opts = CompareOptions(alpha=alpha, min_effect=min_effect, max_cost_delta=max_cost_delta,
                           min_cost_saving=min_cost_saving, min_time_saving=min_time_saving,
                           material_drop=material_drop, min_support=min_support, volume=volume, seed=seed, n_boot=n_boot)
-    a_ids, b_ids = parse_ids(a), parse_ids(b)
+    from ..specs import resolve_pair
+
     with Ledger(db_path(db)) as ledger:
-        result = compare_runs(ledger, a_ids, b_ids, opts)
+        sa, sb = resolve_pair(ledger, a, b, evalset=evalset)
+        result = compare_runs(ledger, list(sa.run_ids), list(sb.run_ids), opts)
         stored = record_comparison(ledger, result) if record else None
+    notes = list(dict.fromkeys((*sa.notes, *sb.notes)))
     if as_json:
         out = result.to_dict()
+        out["selection"] = {key: {"spec": s.spec, "variant": None if s.variant is None else s.variant.to_dict(),
+                                  "runs": list(s.run_ids), "evalset_id": s.evalset_id}
+                            for key, s in (("a", sa), ("b", sb))}
+        out["selection_notes"] = notes
         if stored is not None:
             out["recorded_as"] = stored.id
         print_json(out)
     else:
+        if sa.variant is not None or sb.variant is not None:
+            print(f"A = {sa.label} (runs {', '.join(map(str, sa.run_ids))})   "
+                  f"B = {sb.label} (runs {', '.join(map(str, sb.run_ids))})")
+        for note in notes:
+            print(f"note: {note}")
         print(result.render_text())
         if stored is not None:
             print(f"recorded as analysis row {stored.id}")
@@ -90,10 +106,12 @@ def sweep(
 
     if len(runs) > 2:
         raise UsageError(f"sweep takes one run id, or two to compare; got {len(runs)}")
-    ids = [parse_id(r) for r in runs]
-    if len(ids) == 2 and ids[0] == ids[1]:
-        raise UsageError("the two runs to compare are the same run")
+    from ..specs import single_run
+
     with Ledger(db_path(db)) as ledger:
+        ids = [single_run(ledger, r) for r in runs]
+        if len(ids) == 2 and ids[0] == ids[1]:
+            raise UsageError("the two runs to compare are the same run")
         sweeps = [sweep_run(ledger, rid, score, fp_cost=fp_cost, fn_cost=fn_cost, max_block_rate=max_block_rate,
                             min_recall=min_recall, direction=direction) for rid in ids]
         stored = [record_sweep(ledger, s) for s in sweeps] if record else []
@@ -168,47 +186,62 @@ def pareto(
     db: DbOption = None,
     as_json: JsonOption = False,
     experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment.")] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Also list the dominated runs.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list the dominated variants (runs).")] = False,
+    by_run: Annotated[bool, typer.Option("--runs", help="One point per run instead of per variant.")] = False,
 ) -> None:
-    """The Pareto frontier over quality (F1), cost per record and time per record, with compound metrics."""
-    from ..pareto import compound_metrics, dominates, pareto_front
+    """The Pareto frontier over quality (F1), cost per record and time per record, with compound metrics.
 
+    Each variant is one point (the means over its successful repeats), so repeats of one
+    configuration are never listed as competitors; --runs gives one point per run."""
+    from ..pareto import compound_metrics, dominates, pareto_front, summary_compound_metrics
+
+    points: list[Any]
     with Ledger(db_path(db)) as ledger:
-        runs = [r for r in ledger.runs(experiment=experiment, kind="run") if r.status == "ok"]
-    if not runs:
+        if by_run:
+            points = [r for r in ledger.runs(experiment=experiment, kind="run") if r.status == "ok"]
+        else:
+            points = [s for s in ledger.variant_summaries(experiment) if s.runs_ok]
+    if not points:
         raise UsageError("no successful runs" + (f" in experiment {experiment!r}" if experiment else "") + "; `ledger ls` lists them")
-    front = pareto_front(runs)
-    front_ids = {r.id for r in front}
-    listed = runs if show_all else front
+    front = pareto_front(points)
+    front_ids = {p.id for p in front}
+    listed = points if show_all else front
 
-    def entry(r: object) -> dict[str, object]:
-        from ..model import Run
+    def entry(p: Any) -> dict[str, Any]:
+        base: dict[str, Any] = {"id": p.id, "f1": p.f1, "cost_per_record_usd": p.cost_per_record_usd,
+                                "time_per_record_s": p.time_per_record_s, "on_front": p.id in front_ids,
+                                "dominated_by": [o.id for o in points if o.id != p.id and dominates(o, p)][:5]}
+        if by_run:
+            base.update(experiment=p.experiment, hypothesis=p.hypothesis, variant=p.variant_name, **compound_metrics(p))
+        else:
+            base.update(experiment=p.variant.experiment, name=p.variant.name, runs=list(p.runs_ok),
+                        f1_ci=None if p.f1_ci is None else list(p.f1_ci), **summary_compound_metrics(p))
+        return base
 
-        assert isinstance(r, Run)
-        return {
-            "id": r.id, "experiment": r.experiment, "hypothesis": r.hypothesis, "f1": r.f1,
-            "cost_per_record_usd": r.cost_per_record_usd, "time_per_record_s": r.time_per_record_s,
-            "on_front": r.id in front_ids,
-            "dominated_by": [o.id for o in runs if o.id != r.id and dominates(o, r)][:5],
-            **compound_metrics(r),
-        }
-
-    rows = [entry(r) for r in sorted(listed, key=lambda r: (r.id not in front_ids, -(r.f1 or -1)))]
+    rows = [entry(p) for p in sorted(listed, key=lambda p: (p.id not in front_ids, -(p.f1 or -1)))]
     if as_json:
-        print_json({"front": [r.id for r in front], "runs": rows})
+        print_json({"unit": "run" if by_run else "variant", "front": [p.id for p in front], "points": rows,
+                    "runs" if by_run else "variants": rows})
         return
+
+    def label(r: dict[str, Any]) -> str:
+        if by_run:
+            return truncate(str(r["hypothesis"] or r["variant"] or ""), 30)
+        return truncate(f"{r['name'] or ''} ({len(r['runs'])} run{'s' if len(r['runs']) != 1 else ''})", 30)
+
     body = [
-        [r["id"], "*" if r["on_front"] else "", truncate(str(r["hypothesis"]), 30), fmt_ratio(r["f1"]),  # type: ignore[arg-type]
-         fmt_usd(r["cost_per_record_usd"]), fmt_seconds(r["time_per_record_s"]),  # type: ignore[arg-type]
+        [r["id"], "*" if r["on_front"] else "", label(r), fmt_ratio(r["f1"]),
+         fmt_usd(r["cost_per_record_usd"]), fmt_seconds(r["time_per_record_s"]),
          "-" if r["quality_adjusted_latency"] is None else f"{r['quality_adjusted_latency']:.1f}",
-         fmt_usd(r["cost_per_satisfactory_response"]),  # type: ignore[arg-type]
+         fmt_usd(r["cost_per_satisfactory_response"]),
          "-" if r["token_efficiency"] is None else f"{r['token_efficiency']:.3f}"]
         for r in rows
     ]
-    print(table(["id", "front", "hypothesis", "F1", "$/rec", "t/rec", "QAL", "$/satisfactory", "F1/1k tok"],
-                body, "rllrrrrrr", flex=2))
-    print(f"{len(front)} run(s) on the frontier of {len(runs)} (F1 up, cost and time per record down). "
-          "QAL = 100 x F1 - 10 x p99 seconds.")
+    unit = "run" if by_run else "variant"
+    print(table([unit, "front", "hypothesis" if by_run else "name", "F1", "$/rec", "t/rec", "QAL",
+                 "$/satisfactory", "F1/1k tok"], body, "rllrrrrrr", flex=2))
+    print(f"{len(front)} {unit}(s) on the frontier of {len(points)} (F1 up, cost and time per record down"
+          + ("" if by_run else "; means over each variant's successful repeats") + "). QAL = 100 x F1 - 10 x p99 seconds.")
     if len(front) >= 2:
         from ..pareto import cost_per_marginal_quality_point
 
@@ -216,28 +249,43 @@ def pareto(
         for lo, hi in itertools.pairwise(by_cost):
             cma = cost_per_marginal_quality_point(lo, hi)
             if cma is not None:
-                print(f"run {lo.id} -> {hi.id}: {fmt_usd(cma)} per record per F1 point gained")
+                print(f"{unit} {lo.id} -> {hi.id}: {fmt_usd(cma)} per record per F1 point gained")
 
 
 @handle_errors
 def decide(
-    run_id: Annotated[str, typer.Argument(help="The run decided on.", show_default=False)],
-    why: Annotated[str, typer.Option("--why", help="Why this run was chosen.", show_default=False)],
+    target: Annotated[str, typer.Argument(help="What was decided: a run id, a variant (v3) or its name.", show_default=False)],
+    why: Annotated[str, typer.Option("--why", help="Why this was chosen.", show_default=False)],
     revisit_when: Annotated[str | None, typer.Option("--revisit-when", help='Reversal trigger, e.g. "recall < 0.80 or block_rate > 0.05".')] = None,
+    scope: Annotated[str, typer.Option("--scope", help="Which later runs the trigger watches: variant (the decided variant's) or experiment (every variant's).")] = "variant",
+    confirm: Annotated[int, typer.Option("--confirm", help="Trip only when this many consecutive watched runs meet the condition (2 = a repeat must confirm a noisy metric).")] = 1,
+    include_failed: Annotated[bool, typer.Option("--include-failed", help="Also watch failed and cancelled runs.")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record a decision about a run, with the condition under which to revisit it."""
+    """Record a decision about a variant (or a run of it), with the condition under which to revisit it.
+
+    The trigger watches only runs appended after the decision: by default the decided variant's
+    successful runs. It trips when the condition holds on --confirm consecutive watched runs;
+    `ledger triggers` names the run that tripped it, when, and by how much."""
     from ..decisions import decide as do_decide
 
-    rid = parse_id(run_id)
     with Ledger(db_path(db)) as ledger:
-        row = do_decide(ledger, rid, why, revisit_when)
+        row = do_decide(ledger, target, why, revisit_when, scope=scope, confirm=confirm,
+                        include_failed=include_failed)
+    about = row.body.get("variant_key") or f"run {row.refs[-1]}"
+    if row.body.get("variant_name"):
+        about += f" {row.body['variant_name']}"
     if as_json:
-        print_json({"id": row.id, "run": rid, "why": why, "revisit_when": revisit_when, "hash": row.hash})
+        print_json({"id": row.id, "runs": row.refs, "variant": row.body.get("variant_key"), "why": why,
+                    "revisit_when": revisit_when, "scope": scope, "confirm": confirm, "hash": row.hash})
     else:
-        trigger = f"; revisit when {revisit_when}" if revisit_when else ""
-        print(f"decision {row.id} about run {rid} recorded{trigger}")
+        trigger = ""
+        if revisit_when:
+            watched = "its later runs" if scope == "variant" else "later runs of the experiment"
+            trigger = f"; revisit when {revisit_when} (watching {watched}" + (
+                f", {confirm} in a row" if confirm > 1 else "") + ")"
+        print(f"decision {row.id} about {about} (runs {', '.join(map(str, row.refs))}) recorded{trigger}")
 
 
 @handle_errors
@@ -264,8 +312,10 @@ def triggers(
         if not trips:
             print(f"no trigger has tripped ({len(with_trigger)} decision(s) with a reversal trigger checked)")
         else:
-            body = [[t.decision_id, t.decided_run_id, t.run_id, t.condition,
-                     ", ".join(f"{k}={v:.4g}" for k, v in t.values.items()), truncate(t.why, 30)] for t in trips]
-            print(table(["decision", "about run", "tripped by run", "condition", "values", "why"], body, "rrrlll"))
+            body = [[t.decision_id, t.variant or f"run {t.decided_run_id}", t.run_id, t.created_at[:16].replace("T", " "),
+                     t.condition, t.by_how_much or ", ".join(f"{k}={v:.4g}" for k, v in t.values.items()),
+                     truncate(t.why, 30)] for t in trips]
+            print(table(["decision", "about", "tripped by run", "at (UTC)", "condition", "by how much", "why"],
+                        body, "rlrllll"))
     if fail_on_trip and trips:
         raise typer.Exit(1)

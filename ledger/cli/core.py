@@ -48,7 +48,7 @@ def log(
     """
     import tempfile
 
-    from ..document import read_documents, to_run_input
+    from ..document import read_documents, read_evalsets, to_run_input
 
     path = db_path(db)
     with Ledger(path) as ledger:
@@ -80,6 +80,16 @@ def log(
 
         for where, doc in docs:
             to_run_input(doc, where, resolve_or_pending)
+        sets = [(where, s) for file in files if str(file) != "-" for where, s in read_evalsets(file)]
+        if sets:
+            from ..evalsets import EvalRecords
+
+            parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
+            for s, recs in parsed:
+                stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
+                                            source=s.get("source") if isinstance(s.get("source"), dict) else None)
+                if not as_json:
+                    print(f"evaluation set {stored.name}: {stored.record_count} records")
         appended = []
         for where, doc in docs:
             run = ledger.append(to_run_input(doc, where, resolve))
@@ -97,9 +107,13 @@ def ls(
     status: Annotated[str | None, typer.Option("--status", help="Only runs with this status: ok, failed, cancelled.")] = None,
     last: Annotated[int | None, typer.Option("--last", "-n", help="Only the last N runs.", min=1)] = None,
     all_kinds: Annotated[bool, typer.Option("--all", help="Also decisions, analyses and corrections.")] = False,
+    variants: Annotated[bool, typer.Option("--variants", help="One row per variant (what was changed), over its repeats.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """List runs: id, time, experiment, hypothesis, sample size, P/R/F1, cost and time per record."""
+    if variants:
+        _ls_variants(db_path(db), experiment, as_json)
+        return
     with Ledger(db_path(db)) as ledger:
         rows = ledger.summaries(experiment=experiment, status=status, kind=None if all_kinds else "run", last=last)
     if as_json:
@@ -128,6 +142,93 @@ def ls(
     print(table(headers, body, align="rllllrrrrrrl"[:11].replace("l", "l"), flex=3).replace("\r", ""))
 
 
+def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:
+    with Ledger(path) as ledger:
+        summaries = ledger.variant_summaries(experiment)
+        names: dict[int | None, str] = {s.id: s.name for s in ledger.evalsets()}
+    if as_json:
+        print_json([s.to_dict() | {"evalset_names": [names.get(i) for i in s.evalsets]} for s in summaries])
+        return
+    if not summaries:
+        print("no runs match", file=sys.stderr)
+        return
+
+    def f1_text(s: Any) -> str:
+        if s.f1 is None:
+            return "-"
+        if s.f1_ci is None:
+            return fmt_ratio(s.f1)
+        if s.identical:
+            return f"{fmt_ratio(s.f1)} (identical)"
+        return f"{fmt_ratio(s.f1)} [{fmt_ratio(max(s.f1_ci[0], 0.0))}, {fmt_ratio(min(s.f1_ci[1], 1.0))}]"
+
+    body = [
+        [
+            s.variant.key,
+            truncate(s.variant.name or "", 20),
+            truncate(s.variant.experiment, 14),
+            f"{len(s.runs_ok)}" + (f"+{s.runs_other}" if s.runs_other else ""),
+            ", ".join("-" if i is None else names.get(i, str(i)) for i in s.evalsets) or "-",
+            "-" if s.records_per_run is None else f"{s.records_per_run:,.0f}",
+            fmt_ratio(s.precision),
+            fmt_ratio(s.recall),
+            f1_text(s),
+            fmt_usd(s.cost_per_record_usd),
+            fmt_seconds(s.time_per_record_s),
+            "-" if s.variant.parent is None else f"v{s.variant.parent}",
+        ]
+        for s in summaries
+    ]
+    headers = ["variant", "name", "experiment", "runs", "eval set", "n/run", "P", "R",
+               "F1 [95% CI over repeats]", "$/rec", "t/rec", "from"]
+    print(table(headers, body, align="lllrlrrrrrrl", flex=4))
+    print("runs: successful (+ failed or cancelled); means over successful repeats; the CI is a "
+          "t-interval across repeats (run-to-run variance), shown from two repeats", file=sys.stderr)
+
+
+def _show_variant(ledger: Ledger, spec: str) -> str | None:
+    """The variant view of ``ledger show v3`` (None when ``spec`` names no variant)."""
+    from ..specs import find_variant
+    from ..variants import summarize
+
+    if spec[:1].isdigit():
+        return None
+    variant = find_variant(ledger, spec)
+    if variant is None:
+        return None
+    runs = ledger.runs(ids=list(variant.run_ids))
+    s = summarize(variant, runs)
+    names = {e.id: e.name for e in ledger.evalsets()}
+    first = runs[0]
+    lines = [f"variant {variant.label} · {variant.experiment} · fingerprint {variant.fingerprint}"]
+    lines.append(f"derived from: {'v' + str(variant.parent) if variant.parent else 'nothing (first of its experiment)'}")
+    lines.append(f"runs: {len(s.runs_ok)} successful" + (f", {s.runs_other} failed or cancelled" if s.runs_other else ""))
+    if s.f1 is not None:
+        ci = "" if s.f1_ci is None else (" (repeats identical)" if s.identical else
+                                         f" [95% CI over repeats {s.f1_ci[0]:.3f} to {s.f1_ci[1]:.3f}]")
+        lines.append(f"mean over repeats: precision {fmt_ratio(s.precision)}  recall {fmt_ratio(s.recall)}  "
+                     f"F1 {fmt_ratio(s.f1)}{ci}  cost/record {fmt_usd(s.cost_per_record_usd)}  "
+                     f"time/record {fmt_seconds(s.time_per_record_s)}")
+    lines.append("params:")
+    lines.extend(f"  {k} = {v!r}" for k, v in first.params.items())
+    if first.prompts:
+        lines.append("prompts: " + ", ".join(f"{k} ({sha[:12]})" for k, sha in first.prompts.items()))
+    body = [[r.id, r.status, "-" if r.evalset_id is None else names.get(r.evalset_id, r.evalset_id),
+             _replicate_text(r), r.sample_size, fmt_ratio(r.precision), fmt_ratio(r.recall), fmt_ratio(r.f1),
+             fmt_usd(r.cost_per_record_usd), r.created_at[:16].replace("T", " ")] for r in runs]
+    lines.append(table(["run", "status", "eval set", "repeat", "n", "P", "R", "F1", "$/rec", "time (UTC)"],
+                       body, "rllrrrrrrl"))
+    return "\n".join(lines)
+
+
+def _replicate_text(run: Any) -> str:
+    rep = run.replicate or {}
+    text = f"{int(rep['index']) + 1}/{rep['of']}" if "index" in rep and "of" in rep else "-"
+    if "seed" in rep:
+        text += f" seed {rep['seed']}"
+    return text
+
+
 def _show_text(ledger: Ledger, run_id: int) -> str:
     run = ledger.get(run_id)
     lines = [f"run {run.id} ({run.kind}) · {run.experiment} · {run.status} · {run.created_at}"]
@@ -147,6 +248,15 @@ def _show_text(ledger: Ledger, run_id: int) -> str:
         lines.append(f"body: {json.dumps(run.body, ensure_ascii=False)}")
     parent = f"run {run.parent_id}" if run.parent_id else "none"
     lines.append(f"parent: {parent}")
+    if run.kind == "run":
+        variant = ledger.variant_of(run)
+        if variant is not None:
+            rep = _replicate_text(run)
+            lines.append(f"variant: {variant.label} (run {variant.run_ids.index(run.id) + 1} of "
+                         f"{len(variant.run_ids)}" + ("" if rep == "-" else f"; repeat {rep}") + ")")
+    if run.evalset_id is not None:
+        es = ledger.evalset(run.evalset_id)
+        lines.append(f"evaluation set: {es.name} ({es.record_count:,} records, digest {es.digest[:12]})")
     if run.params_diff or run.prompts_diff:
         lines.append("changed vs parent:")
         for key, change in run.params_diff.items():
@@ -219,14 +329,29 @@ def _show_text(ledger: Ledger, run_id: int) -> str:
 
 @handle_errors
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run id.", show_default=False)],
+    run_id: Annotated[str, typer.Argument(help="Run id, or a variant (v3 or its name).", show_default=False)],
     db: DbOption = None,
     as_json: JsonOption = False,
     with_records: Annotated[bool, typer.Option("--records", help="With --json: include every record.")] = False,
 ) -> None:
-    """Everything about one run, including what changed against its parent."""
-    rid = parse_id(run_id)
+    """Everything about one run (or a variant: v3 or its name), including what changed against its parent."""
+    from ..specs import find_variant, single_run
+
     with Ledger(db_path(db)) as ledger:
+        if not run_id[:1].isdigit():
+            if as_json:
+                variant = find_variant(ledger, run_id)
+                if variant is not None:
+                    from ..variants import summarize
+
+                    print_json(summarize(variant, ledger.runs(ids=list(variant.run_ids))).to_dict())
+                    return
+            else:
+                text = _show_variant(ledger, run_id)
+                if text is not None:
+                    print(text)
+                    return
+        rid = single_run(ledger, run_id)
         if as_json:
             run = ledger.get(rid)
             out = run.to_dict()
@@ -247,11 +372,12 @@ def records(
     """Print a run's per-record outcomes, one per line (JSONL) or as CSV."""
     import json
 
-    rid = parse_id(run_id)
+    from ..specs import single_run
+
     if fmt not in ("jsonl", "csv"):
         raise LedgerError(f"unknown format {fmt!r}; use jsonl or csv")
     with Ledger(db_path(db)) as ledger:
-        recs = ledger.records(rid)
+        recs = ledger.records(single_run(ledger, run_id))
     if fmt == "jsonl":
         out = sys.stdout
         for row in recs.rows():

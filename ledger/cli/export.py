@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..store import Ledger
-from .common import DbOption, db_path, handle_errors, parse_ids
+from .common import DbOption, db_path, handle_errors
 
 FORMAT_HELP = (
     "html (self-contained report), xlsx, csv, md, json (what `ledger log` reads back), "
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help=FORMAT_HELP, show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.", show_default=False)],
-    runs: Annotated[str | None, typer.Option("--runs", help="Only these runs: 12-17 or 12,15,17.")] = None,
+    runs: Annotated[str | None, typer.Option("--runs", help="Only these runs: 12-17, 12,15,17, or a variant (v3 or its name).")] = None,
     experiment: Annotated[str | None, typer.Option("--experiment", "-e", help="Only this experiment.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
     db: DbOption = None,
@@ -37,9 +37,10 @@ def export(
     """
     from ..export import export as run_export
     from ..export import output_paths
+    from ..specs import resolve
 
-    ids = parse_ids(runs) if runs is not None else None
     with Ledger(db_path(db)) as ledger:
+        ids = list(resolve(ledger, runs).run_ids) if runs is not None else None
         written = run_export(ledger, fmt, output, runs=ids, experiment=experiment, force=force)
     for path in output_paths(fmt.lower(), written):
         print(f"wrote {path}", file=sys.stderr)

@@ -43,11 +43,14 @@ def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[
             prompt_cache[sha] = "" if text is None else text
         return prompt_cache[sha]
 
+    set_names = {e.id: e.name for e in ledger.evalsets()}
     docs = []
     for row in rows:
         records = ledger.records(row.id) if row.record_count else None
         texts = {name: prompt(sha) for name, sha in row.prompts.items()}
         doc = run_to_document(row, records, texts, uids.get)
+        if row.evalset_id is not None:
+            doc["evalset"] = set_names[row.evalset_id]
         if row.parent_id is not None and row.parent_id not in uids:
             # The parent stays behind: its id means nothing in another ledger.
             doc["parent"] = None
@@ -58,6 +61,28 @@ def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[
             doc["records"] = recs  # secret values in records are scrubbed in the serialized text
         docs.append(doc)
     return docs
+
+
+def evalset_documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[str, Any]]:
+    """The evaluation sets the exported runs name, whole (``ledger log`` stores them first)."""
+    used = sorted({r.evalset_id for r in rows if r.evalset_id is not None})
+    out = []
+    for set_id in used:
+        es = ledger.evalset(set_id)
+        recs = ledger.evalset_records(set_id)
+        rows_out = []
+        for i, rid in enumerate(recs.ids):
+            item: dict[str, Any] = {"id": rid, "label": recs.labels[i]}
+            if recs.strata is not None and recs.strata[i] is not None:
+                item["stratum"] = recs.strata[i]
+            item["input"] = {k: v[i] for k, v in recs.inputs.items() if v[i] is not None}
+            expected = {k: v[i] for k, v in recs.expected.items() if v[i] is not None}
+            if expected:
+                item["expected"] = expected
+            rows_out.append(item)
+        out.append(redactor.value({"name": es.name, "description": es.description, "source": es.source,
+                                   "digest": es.digest}) | {"records": rows_out})
+    return out
 
 
 def write(
@@ -76,11 +101,14 @@ def write(
             "runs": len(runs),
             "rows": len(rows),
         },
+        "evalsets": evalset_documents(ledger, rows, redactor),
         "runs": documents(ledger, rows, redactor),
     }
     # One run document per line inside the list: readable, diffable, and written by json's C
     # encoder (``indent`` would switch to the pure-Python one, several times slower).
     docs = payload.pop("runs")
+    if not payload["evalsets"]:
+        del payload["evalsets"]
     head = json.dumps(payload, ensure_ascii=False, allow_nan=False)[:-1]
     body = ",\n".join(json.dumps(doc, ensure_ascii=False, allow_nan=False) for doc in docs)
     text = f'{head}, "runs": [\n{body}\n]}}\n'

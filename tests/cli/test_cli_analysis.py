@@ -28,10 +28,10 @@ def db(tmp_path: Path) -> Path:
     """Runs 1-2: the hidden regression pair; 3: a clean improvement over 1; 4: a repeat of 3."""
     path = tmp_path / "l.db"
     with Ledger(path, create=True) as ledger:
-        for caught, fp in ((40, 100), (25, 10), (40, 20), (40, 22)):
+        for caught, fp, config in ((40, 100, "a"), (25, 10, "b"), (40, 20, "c"), (40, 22, "c")):
             ledger.append(RunInput(experiment="audit", records=audit_records(caught=caught, false_pos=fp, stages=True),
                                    positive_label="wrong", timing={"stage_order": ["filter", "rerank"]},
-                                   hypothesis=f"caught {caught}"))
+                                   hypothesis=f"caught {caught}", params={"config": config}, variant=config))
     return path
 
 
@@ -74,7 +74,8 @@ def test_compare_groups(db: Path) -> None:
     ("args", "message"),
     [
         (("compare", "1", "9"), "no run 9"),
-        (("compare", "1", "x"), "is not a number"),
+        (("compare", "1", "x"), "is neither a run id"),
+        (("compare", "1", "v9"), "no variant v9 (variants: v1 to v3)"),
         (("compare", "1,", "2"), "empty item"),
         (("compare", "1", "1"), "in both groups"),
         (("compare", "1", "2", "--alpha", "3"), "--alpha"),
@@ -114,15 +115,20 @@ def test_sweep_table_json_record_and_compare(db: Path) -> None:
 
 
 def test_decide_and_triggers(db: Path) -> None:
-    code, out, _ = invoke("decide", "1", "--why", "highest recall", "--revisit-when", "recall < 0.70", "--db", str(db))
-    assert code == 0 and "decision 5 about run 1" in out
+    code, out, _ = invoke("decide", "c", "--why", "highest recall", "--revisit-when", "recall < 0.70", "--db", str(db))
+    assert code == 0 and "decision 5 about v3 c (runs 3, 4)" in out
+    code, out, _ = invoke("triggers", "--db", str(db))
+    assert "no trigger has tripped" in out  # run 2 (recall 0.5) came before the decision
+    with Ledger(db) as ledger:  # a later repeat of the decided variant with recall 0.5
+        ledger.append(RunInput(experiment="audit", records=audit_records(caught=25, false_pos=10, stages=True),
+                               positive_label="wrong", params={"config": "c"}, variant="c"))
     code, out, _ = invoke("triggers", "--db", str(db))
     assert code == 0
-    assert "tripped by run" in out and "recall < 0.70" in out
+    assert "tripped by run" in out and "recall < 0.70" in out and "recall 0.5 < 0.7 (0.2 past" in out
     code, out, _ = invoke("triggers", "--db", str(db), "--json")
     d = json.loads(out)
-    assert [(t["decision_id"], t["run_id"]) for t in d["tripped"]] == [(5, 2)]  # run 2: recall 0.5
-    assert d["decisions"][0]["tripped_by"] == [2]
+    assert [(t["decision_id"], t["run_id"], t["variant"]) for t in d["tripped"]] == [(5, 6, "v3")]
+    assert d["decisions"][0]["tripped_by"] == [6]
     code, _, _ = invoke("triggers", "--db", str(db), "--fail-on-trip")
     assert code == 1
 
@@ -137,6 +143,12 @@ def test_pareto_table_and_json(db: Path) -> None:
     code, out, _ = invoke("pareto", "--db", str(db))
     assert code == 0 and "frontier" in out
     code, out, _ = invoke("pareto", "--db", str(db), "--json", "--all")
+    d = json.loads(out)
+    # one point per variant: v3 (runs 3 and 4, repeats) beats v1 on F1 at the same cost
+    assert "v3" in d["front"] and "v1" not in d["front"]
+    assert {r["id"] for r in d["variants"]} == {"v1", "v2", "v3"}
+    assert next(r for r in d["variants"] if r["id"] == "v3")["runs"] == [3, 4]
+    code, out, _ = invoke("pareto", "--db", str(db), "--json", "--all", "--runs")
     d = json.loads(out)
     assert 3 in d["front"] and 1 not in d["front"]  # run 3 beats run 1 on F1 at the same cost
     assert {r["id"] for r in d["runs"]} == {1, 2, 3, 4}

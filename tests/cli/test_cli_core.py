@@ -119,7 +119,7 @@ def test_a_bad_line_in_a_batch_writes_nothing(db: Path, tmp_path: Path) -> None:
     ("args", "message", "exit_code"),
     [
         (["show", "9"], "no run 9", 2),
-        (["show", "abc"], "not a number", 2),
+        (["show", "abc"], "is neither a run id", 2),
         (["ls", "--status", "weird"], "unknown status", 2),
         (["records", "1", "--format", "xml"], "unknown format", 2),
     ],

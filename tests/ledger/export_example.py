@@ -96,7 +96,7 @@ def build_example_ledger(path: Path, n: int = 400, experiment: str = "hs-audit")
                 experiment=experiment, kind="decision", refs=[run.id],
                 created_at=f"2025-03-{10 + step:02d}T16:00:00.000000Z",
                 body={"why": "Adopt hybrid retrieval, top_k 10 and prompt v2: best recall so far at +55% cost",
-                      "revisit_when": "recall < 0.80"},
+                      "revisit_when": "recall < 0.80", "scope": "experiment"},
             ))
         if step == 6:
             ledger.append(RunInput(

@@ -93,8 +93,9 @@ def test_same_seed_same_outcome_other_seed_differs(tmp_path: Path) -> None:
 def test_repeats_use_successive_seeds_and_chain(ledger: Ledger) -> None:
     runs = run_experiment(ledger, BASELINE, hypothesis="rep", sample=60, seed=10, repeat=3)
     assert [r.dataset["seed"] for r in runs] == [10, 11, 12]  # type: ignore[index]
-    assert runs[1].parent_id == runs[0].id and runs[2].parent_id == runs[1].id
-    assert runs[1].params_diff["run.seed"] == {"from": 10, "to": 11}
+    # repeats are one variant: they share their parent, never chain to each other
+    assert runs[0].parent_id == runs[1].parent_id == runs[2].parent_id
+    assert len({r.variant for r in runs}) == 1
 
 
 def test_explicit_parent_and_diff(ledger: Ledger) -> None:

@@ -61,7 +61,7 @@ def role_writer(db: str, worker: str, count: int, n_records: int, out: str) -> N
         from ledger.store import _Prepared
 
         environment()
-        _Prepared.build(_small_run("warm", "warm-up", n_records, 0))
+        _Prepared.build(_small_run("warm", "warm-up", n_records, 0), ledger)
         Path(f"{out}.ready").touch()
         go = Path(out).with_name("go")
         while not go.exists():

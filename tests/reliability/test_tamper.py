@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger
+from ledger.columns import pack_codes, unpack_codes
 from ledger.model import RUN_COLUMNS
 
 from .harness import _changed, _small_run, outside_edit
@@ -107,10 +108,11 @@ def test_edited_records_blob_is_caught_at_its_run(db: Path, run_id: int, name: s
     with outside_edit(db) as conn:
         data = conn.execute("SELECT data FROM records WHERE run_id = ? AND name = ?", (run_id, name)).fetchone()[0]
         if name in ("label", "prediction"):
-            labels = json.loads(data)
+            # the edit an attacker would make: one record's class swapped, the column re-encoded
+            labels = unpack_codes(data)
             i = rng.randrange(len(labels))
             labels[i] = "ok" if labels[i] == "wrong" else "wrong"
-            new = json.dumps(labels, separators=(",", ":")).encode()
+            new = pack_codes(labels)
         else:
             new = _flip_byte(bytes(data), rng)
         conn.execute("UPDATE records SET data = ? WHERE run_id = ? AND name = ?", (new, run_id, name))

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger import RunInput
+from tests.conftest import make_records
+from tests.tui.conftest import ENV, stamp
 from tui.app import make_app
 from tui.messages import ExportFinished, WorkFailed
 from tui.screens.export import ExportScreen
@@ -217,19 +220,22 @@ async def test_decide_records_a_trigger_and_shows_it_tripped(tui_db: Path) -> No
         assert "say why" in str(decide.query_one("#decide-status").render())
         await pilot.press(*"keep baseline", "tab", *"f1 < 0.45", "enter")
         await wait_for(pilot, lambda: decide.decision_id is not None)
-        await wait_for(pilot, lambda: bool(decide.trips))
         with Ledger(tui_db) as led:
             row = led.get(decide.decision_id)  # type: ignore[arg-type]
+            # run 2 (F1 0.400, a repeat of run 1) came before the decision: it never trips it
+            assert tripped_triggers(led) == []
+            later = led.append(RunInput(experiment="baseline", hypothesis="a later repeat",
+                                        params={"retrieve.top_k": 5}, records=make_records(300, 1),
+                                        positive_label="wrong", created_at=stamp(9), environment=ENV))
             trips = tripped_triggers(led)
         assert row.kind == "decision" and row.refs == [1]
         assert row.body["revisit_when"] == "f1 < 0.45"
-        assert [t.run_id for t in trips] == [2]  # run 2: F1 0.400
-        assert len(decide.trips) == 1 and "2" in decide.trips[0]
+        assert [t.run_id for t in trips] == [later.id]
         await pilot.press("escape")
         assert app.screen is screen
-        await wait_for(pilot, lambda: 2 in screen.alerts)
-        assert str(screen.table.get_cell("2", "mark")) == "!"
-        assert screen.head_id == 7
+        await wait_for(pilot, lambda: later.id in screen.alerts)
+        assert str(screen.table.get_cell(str(later.id), "mark")) == "!"
+        assert screen.head_id == later.id
 
 
 async def test_a_bad_trigger_is_refused_with_the_reason(tui_db: Path) -> None:

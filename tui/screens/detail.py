@@ -30,7 +30,7 @@ def load_detail(app: LedgerApp, run_id: int) -> RunDetail:
         texts = {name: ledger.prompt_text(sha) for name, sha in run.prompts.items()}
         numeric: dict[str, array] = {}
         for name, kind, data in ledger.record_columns(run_id):
-            if name.startswith("stages.") and kind != "text":
+            if name.startswith("stages.") and kind == "real":
                 col = array("d")
                 col.frombytes(data)
                 numeric[name] = col
