@@ -194,11 +194,11 @@ class Retriever:
 
         assert self.bm25 is not None
         w, n, k = self.cfg.hybrid_weight, len(self.vectors), min(self.cfg.top_k, len(self.vectors))
-        dense = ExactIndex(self.vectors, self.cfg.metric).similarity(q) if isinstance(
-            self.index, VectorIndex) else self.index.similarity(q)
-        if isinstance(self.index, VectorIndex):
+        if isinstance(self.index, VectorIndex):  # the graph's shortlist; the scores are exact
+            dense = ExactIndex(self.vectors, self.cfg.metric).similarity(q)
             dense_keys = self.index.search(q, wide)[0]
         else:
+            dense = self.index.similarity(q)
             dense_keys = np.argpartition(dense, n - wide, axis=1)[:, n - wide:]
         m = len(texts)
         lex = self.bm25.score_matrix(texts)
