@@ -128,6 +128,9 @@ def find_cases(
         raise UsageError("give a run (or a group of runs) on each side")
     if set(a_ids) & set(b_ids):
         raise UsageError(f"run {sorted(set(a_ids) & set(b_ids))[0]} is on both sides")
+    from .imported import require_records
+
+    require_records(ledger, [*a_ids, *b_ids], "cases")
     sides = []
     for ids in (a_ids, b_ids):
         loaded = []

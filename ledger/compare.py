@@ -136,6 +136,12 @@ class Comparison:
 
         return render(self)
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a comparison (see :mod:`ledger.compare_html`)."""
+        from .compare_html import render
+
+        return render(self)
+
 
 def _clean(value: Any) -> Any:
     """JSON-safe: NaN/inf become null, numpy scalars become Python numbers."""
@@ -235,8 +241,11 @@ def compare_runs(
     if set(a_ids) & set(b_ids):
         both = sorted(set(a_ids) & set(b_ids))
         raise UsageError(f"run {both[0]} is in both groups; each run belongs to one side")
+    from .imported import require_records
+
     a = _load_side(ledger, list(a_ids), "A")
     b = _load_side(ledger, list(b_ids), "B")
+    require_records(ledger, [*a_ids, *b_ids], "compare")
     ra, rb = a.runs[0], b.runs[0]
     positive = ra.positive_label or rb.positive_label
     labels_named = {r.positive_label for r in (*a.runs, *b.runs) if r.positive_label is not None}

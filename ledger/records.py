@@ -22,10 +22,13 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import columns as C
 from .errors import InvalidRun
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TEXT_COLUMNS = ("id", "label", "prediction", "stratum")
 REQUIRED_TEXT = ("id", "label", "prediction")
@@ -271,6 +274,12 @@ class Records:
                     row[part] = fields
             out.append(row)
         return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per record as a pandas DataFrame (see :func:`ledger.frames.records_frame`)."""
+        from .frames import records_frame
+
+        return records_frame(self)
 
     # ---- storage ----------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ from .model import KINDS, STATUSES, STORED_COLUMNS, Run, RunInput
 from .records import Records, records_digest, sum_recorded
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .evalsets import EvalRecords, EvalSet
     from .variants import Variant, VariantSummary
 
@@ -378,6 +380,21 @@ class Ledger:
 
     def variant_of(self, run: Run) -> Variant | None:
         return next((v for v in self.variants() if v.fingerprint == run.variant), None)
+
+    # ---- notebooks (pandas is imported by these only) ------------------------------------------
+
+    def runs_frame(self, *, experiment: str | None = None, status: str | None = None,
+                   kind: str | None = "run", params: bool = False) -> pd.DataFrame:
+        """The runs as a pandas DataFrame (index: run id); see :func:`ledger.frames.runs_frame`."""
+        from .frames import runs_frame
+
+        return runs_frame(self, experiment=experiment, status=status, kind=kind, params=params)
+
+    def variants_frame(self) -> pd.DataFrame:
+        """The variants as a pandas DataFrame (index: v1, v2, ...), with their runs' mean and spread."""
+        from .frames import variants_frame
+
+        return variants_frame(self)
 
     def children(self, run_id: int, kind: str | None = None) -> list[Run]:
         """Rows whose refs name ``run_id`` (decisions, analyses, corrections about it)."""

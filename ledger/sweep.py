@@ -144,7 +144,10 @@ def sweep_run(
 
     import numpy as np
 
+    from .imported import require_records
+
     run = ledger.get(run_id)
+    require_records(ledger, [run_id], "a threshold sweep")
     _check_args(run, score, fp_cost, fn_cost, max_block_rate, min_recall, direction)
     positive = run.positive_label
     assert positive is not None

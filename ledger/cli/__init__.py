@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analysis, core, demo, export, run, sets, tui
+from . import analysis, core, demo, export, run, sets, team, tui
 
 app = typer.Typer(
     name="ledger",
@@ -26,6 +26,7 @@ analysis.register(app)
 sets.register(app)
 run.register(app)
 demo.register(app)
+team.register(app)
 
 
 def main() -> None:

@@ -114,24 +114,38 @@ def ls(
     if variants:
         _ls_variants(db_path(db), experiment, as_json)
         return
+    from ..imported import overlay
+
     with Ledger(db_path(db)) as ledger:
         rows = ledger.summaries(experiment=experiment, status=status, kind=None if all_kinds else "run", last=last)
+        imported = overlay(ledger, [r["id"] for r in rows if r["kind"] == "run" and r["precision"] is None])
     if as_json:
+        for r in rows:
+            if r["id"] in imported:
+                found = imported[r["id"]]
+                r["imported"] = found["source"]
+                r["reported"] = {k: found[k] for k in ("precision", "recall", "f1")}
         print_json(rows)
         return
     if not rows:
         print("no runs match", file=sys.stderr)
         return
+    def ratio(r: dict[str, Any], name: str) -> str:
+        found = imported.get(r["id"])
+        if found is None or found[name] is None:
+            return fmt_ratio(r[name])
+        return f"{fmt_ratio(found[name])}*"
+
     body = [
         [
-            r["id"] if r["kind"] == "run" else f"{r['id']} {r['kind'][:3]}",
+            f"{r['id']} imp" if r["id"] in imported else (r["id"] if r["kind"] == "run" else f"{r['id']} {r['kind'][:3]}"),
             r["created_at"][:16].replace("T", " "),
             truncate(r["experiment"], 18),
             r["hypothesis"],
             r["sample_size"],
-            fmt_ratio(r["precision"]),
-            fmt_ratio(r["recall"]),
-            fmt_ratio(r["f1"]),
+            ratio(r, "precision"),
+            ratio(r, "recall"),
+            ratio(r, "f1"),
             fmt_usd(r["cost_per_record_usd"]),
             fmt_seconds(r["time_per_record_s"]),
             r["status"],
@@ -140,6 +154,9 @@ def ls(
     ]
     headers = ["id", "time (UTC)", "experiment", "hypothesis", "n", "P", "R", "F1", "$/rec", "t/rec", "status"]
     print(table(headers, body, align="rllllrrrrrrl"[:11].replace("l", "l"), flex=3).replace("\r", ""))
+    if imported:
+        print("imp: imported (from a spreadsheet or MLflow) without records; * precision/recall/F1 as "
+              "its source reported them, not computed by the ledger")
 
 
 def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:

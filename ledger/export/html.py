@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..imported import describe, headline, source_of
 from ..model import Run
 from ..store import Ledger
 from .charts import Series, line_chart
@@ -304,6 +305,11 @@ def _run_table(report: Report, redactor: Redactor) -> Iterable[str]:
     yield "</tbody></table></section>"
 
 
+def _headline(run: Run, name: str) -> str:
+    value, reported = headline(run, name)
+    return f"{fmt_ratio(value)}<span class='small'>reported</span>" if reported else fmt_ratio(value)
+
+
 def _run_tr(run: Run, several: bool, pareto: bool, redactor: Redactor, previous: Run | None) -> str:
     classes = []
     if run.status != "ok":
@@ -320,6 +326,9 @@ def _run_tr(run: Run, several: bool, pareto: bool, redactor: Redactor, previous:
             extra += f"<span class='small'>{label}: as run {previous.id}</span>"
         elif text:
             extra += f"<span class='small'>{label}: {_e(redactor.text(text))}</span>"
+    source = source_of(run.body) if run.record_count == 0 else None
+    if source is not None:
+        extra += f"<span class='small'>{_e(redactor.text(describe(source)))}: no records; P/R/F1 as reported there</span>"
     if run.status != "ok":
         extra += f"<span class='small'><span class='badge failed'>{_e(run.status)}</span> {_e(redactor.text(run.error or ''))}</span>"
     wall = run.timing.get("wall_s")
@@ -334,9 +343,9 @@ def _run_tr(run: Run, several: bool, pareto: bool, redactor: Redactor, previous:
         f"<td class='text'>{hyp}{extra}</td>",
         f"<td class='text'>{_e(redactor.text(diff_summary(run, limit=6)))}</td>",
         f"<td class='num'>{run.sample_size}</td>",
-        f"<td class='num'>{fmt_ratio(run.precision)}</td>",
-        f"<td class='num'>{fmt_ratio(run.recall)}</td>",
-        f"<td class='num'><b>{fmt_ratio(run.f1)}</b></td>",
+        f"<td class='num'>{_headline(run, 'precision')}</td>",
+        f"<td class='num'>{_headline(run, 'recall')}</td>",
+        f"<td class='num'><b>{_headline(run, 'f1')}</b></td>",
         f"<td class='num'>{fmt_ratio(run.accuracy)}</td>",
         f"<td class='num'>{fmt_usd(run.cost_per_record_usd)}</td>",
         f"<td class='num'>{fmt_usd(run.cost_total_usd)}</td>",

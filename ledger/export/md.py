@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..imported import describe, headline, source_of
 from ..model import Run
 from ..store import Ledger
 from .report import Report, build_report, report_title, split_flags
@@ -29,12 +30,21 @@ def table_row(cells: list[object]) -> str:
     return "| " + " | ".join(md_cell(c) for c in cells) + " |"
 
 
+def _headline(run: Run, name: str) -> str:
+    value, reported = headline(run, name)
+    return f"{fmt_ratio(value)} (reported)" if reported else fmt_ratio(value)
+
+
 def run_cells(run: Run, redactor: Redactor) -> list[object]:
+    source = source_of(run.body) if run.record_count == 0 else None
+    hypothesis = redactor.text(run.hypothesis)
+    if source is not None:
+        hypothesis = f"[{redactor.text(describe(source))}; no records] {hypothesis}"
     return [
-        run.id, redactor.text(run.experiment), run.status, redactor.text(run.hypothesis),
+        run.id, redactor.text(run.experiment), run.status, hypothesis,
         redactor.text(diff_summary(run, limit=6)),
         redactor.text(" ".join(x for x in (run.notes, run.caveats and f"caveats: {run.caveats}") if x)),
-        run.sample_size, fmt_ratio(run.precision), fmt_ratio(run.recall), fmt_ratio(run.f1),
+        run.sample_size, _headline(run, "precision"), _headline(run, "recall"), _headline(run, "f1"),
         fmt_usd(run.cost_per_record_usd), fmt_seconds(run.time_per_record_s),
     ]
 
