@@ -131,7 +131,7 @@ def _import_one(ledger: Ledger, client: Any, run: Any, source: dict[str, Any], n
             records = _foreign_records(table, tables[0], run_id, notes) if table is not None else None
     if records is not None:
         doc["records"] = records.rows()
-    stored = ledger.append(to_run_input(doc, f"MLflow run {run_id}", _resolver(ledger)))
+    stored = ledger.append(to_run_input(doc, f"MLflow run {run_id}"))
     return Imported(run_id, "imported", run_id=stored.id, records=stored.record_count)
 
 

@@ -220,8 +220,10 @@ class Records:
                     )
                 seen.add(record_id)
         for name, col in numeric.items():
-            if not name or name.startswith(".") or name.endswith("."):
+            if not isinstance(name, str) or not name or name.startswith(".") or name.endswith(".") or ".." in name:
                 raise InvalidRun(f"{where}: bad column name {name!r}")
+            if name.startswith("stages.") and name.count(".") < 2:
+                raise InvalidRun(f"{where}: column {name!r} must be stages.<stage>.<field>, e.g. stages.retrieve.latency_ms")
             _check_numeric(col, name, where)
         for part, store in (("input", inputs or {}), ("output", outputs or {})):
             for name, values in store.items():

@@ -224,6 +224,7 @@ def _run_input(
         caveats = (caveats + f"; partial: {finished} of {n} records").lstrip("; ")
     return RunInput(
         experiment=cfg.run.experiment,
+        variant=path.stem,  # the config names the variant (what was changed)
         hypothesis=hypothesis,
         notes=f"config {path.name}" + (f" ({cfg.run.name})" if cfg.run.name else ""),
         caveats=caveats,

@@ -30,4 +30,12 @@ team.register(app)
 
 
 def main() -> None:
+    import sys
+
+    from ..render import SafeStream
+
+    # Stored text never reaches a terminal raw (escape sequences in a hypothesis would clear the
+    # screen or write the clipboard); the TUI draws the terminal itself and escapes its own text.
+    if sys.stdout.isatty() and sys.argv[1:2] != ["tui"]:
+        sys.stdout = SafeStream(sys.stdout)
     app()

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import LedgerError
+from ..render import fmt_seconds, fmt_usd
 from ..store import Ledger
 from .common import DbOption, JsonOption, db_path, fail, handle_errors, print_json
 
@@ -134,17 +135,25 @@ def run(
         for r in runs:
             print(_line(r))
     if any(r.status == "cancelled" for r in runs):
-        raise fail(f"cancelled: run {runs[-1].id} recorded as cancelled",
-                   128 + terminated[0] if terminated else 130)
+        # a cancel the user asked for is not an error: say what was kept; exit 130 (Ctrl-C) or
+        # 128 + the signal that stopped us (SIGTERM: 143), as shells expect
+        last = runs[-1]
+        print(f"ledger: cancelled: run {last.id} recorded as cancelled after {last.record_count:,} of "
+              f"{last.sample_size:,} records", file=sys.stderr)
+        raise typer.Exit(128 + terminated[0] if terminated else 130)
 
 
 def _line(r: Any) -> str:
+    """One line per run; a run that did not finish shows how far it got, not zero metrics."""
+    if r.status != "ok":
+        got = f"{r.record_count:,} of {r.sample_size:,} records" if r.sample_size else "no records"
+        return f"run {r.id} [{r.status}] {r.experiment}: {got}" + (f"; {r.error}" if r.error else "")
+
     def f(x: float | None, spec: str) -> str:
         return "-" if x is None else format(x, spec)
 
-    ms = None if r.time_per_record_s is None else r.time_per_record_s * 1000
     return (
         f"run {r.id} [{r.status}] {r.experiment}: n={r.sample_size} "
         f"P={f(r.precision, '.3f')} R={f(r.recall, '.3f')} F1={f(r.f1, '.3f')} "
-        f"cost/rec=${f(r.cost_per_record_usd, '.5f')} time/rec={f(ms, '.2f')}ms"
+        f"cost/rec={fmt_usd(r.cost_per_record_usd)} time/rec={fmt_seconds(r.time_per_record_s)}"
     )
