@@ -31,6 +31,7 @@ bench:
     {{py}} -m bench.bench_tui
     {{py}} -m bench.bench_scaling
     {{py}} -m bench.bench_memory
+    {{py}} -m bench.bench_push
 
 # Full-size reliability suite (8 x 500 concurrent appends, 200 kill -9s, lock, tamper); writes docs/reliability.md
 torture *ARGS:

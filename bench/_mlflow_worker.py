@@ -3,6 +3,9 @@
     python bench/_mlflow_worker.py log DIR N_RUNS       -> JSON timings on stdout
     python bench/_mlflow_worker.py list DIR             -> JSON timings
     python bench/_mlflow_worker.py compare DIR A B [REPEAT]  (A, B: 1-based run numbers)
+    python bench/_mlflow_worker.py serve DIR           -> one JSON line per command read on stdin:
+        "log I [N_RECORDS]" (log run I, reply its seconds), "batch FIRST COUNT N_RECORDS" (log
+        COUNT runs, reply the total seconds): the driver interleaves these with ledger's own
 
 Tracking store: SQLite at DIR/mlflow.db; artifacts under DIR/artifacts. Per-record tables are
 logged the idiomatic way, ``mlflow.log_table`` (a JSON artifact), and read back with
@@ -107,8 +110,48 @@ def compare(workdir: Path, a: int, b: int, repeat: int) -> dict[str, object]:
     return {"compare_s": statistics.median(samples), "delta_f1": result["delta_f1"]}
 
 
+def log_one(i: int, n_records: int) -> float:
+    run = make_run(i, n_records)
+    start = time.perf_counter()
+    with mlflow.start_run(run_name=f"run-{i}"):
+        mlflow.log_params(run["params"])
+        mlflow.log_metrics(run["metrics"])
+        mlflow.set_tag("hypothesis", run["hypothesis"])
+        mlflow.log_table(data=run["columns"], artifact_file="records.json")
+    return time.perf_counter() - start
+
+
+def serve(workdir: Path) -> None:
+    """Answer commands from the driver so that MLflow and ledger are timed turn by turn."""
+    _setup(workdir)
+    print(json.dumps({"ready": True, "mlflow": mlflow.__version__}), flush=True)
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "log":
+            out = {"s": log_one(int(parts[1]), int(parts[2]))}
+        elif parts[0] == "batch":
+            first, count, n_records = (int(x) for x in parts[1:4])
+            runs = [make_run(first + k, n_records) for k in range(count)]  # built before the clock
+            start = time.perf_counter()
+            for k, run in enumerate(runs):
+                with mlflow.start_run(run_name=f"batch-{first + k}"):
+                    mlflow.log_params(run["params"])
+                    mlflow.log_metrics(run["metrics"])
+                    mlflow.set_tag("hypothesis", run["hypothesis"])
+                    mlflow.log_table(data=run["columns"], artifact_file="records.json")
+            out = {"s": time.perf_counter() - start}
+        else:
+            out = {"error": f"unknown command {parts[0]}"}
+        print(json.dumps(out), flush=True)
+
+
 if __name__ == "__main__":
     command, workdir = sys.argv[1], Path(sys.argv[2])
+    if command == "serve":
+        serve(workdir)
+        raise SystemExit(0)
     if command == "log":
         out = log(workdir, int(sys.argv[3]))
     elif command == "list":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .render import a_or_an
 
 if TYPE_CHECKING:
     from .records import Records
@@ -94,6 +95,48 @@ class CaseList:
                 "cases": [c.to_dict() for c in self.cases]}
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases lie behind something a comparison flagged."""
+
+    which: str = "lost"
+    label_class: str | None = None
+    stratum: str | None = None
+    predicted: str | None = None  # a class B predicted (where its precision fell)
+
+
+def filter_for_flag(class_name: Any, stratum: Any, metric: Any, which: str = "disagree") -> CaseFilter:
+    """The cases behind a flag about ``class_name`` or ``stratum`` and ``metric``: for a class whose
+    precision fell, the records B put into it (right or wrong); for a class whose recall fell, the
+    records of it that B lost; for a stratum, the records B lost in it; otherwise every lost one."""
+    if class_name is not None:
+        if metric == "precision":
+            return CaseFilter("disagree", predicted=str(class_name))
+        return CaseFilter("lost", label_class=str(class_name))
+    if stratum is not None:
+        return CaseFilter("lost", stratum=str(stratum))
+    return CaseFilter("lost" if which == "disagree" else which)
+
+
+def case_sides(ledger: Ledger, a_ids: Sequence[int], b_ids: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    """The runs to line cases up on. Groups whose runs all share their records are used whole;
+    repeats drawn on different samples share almost none, so then the newest pair of runs (one per
+    side) that shares the most records stands in, and the note says so."""
+    from .columns import unpack_strings
+
+    ids: dict[int, set[str]] = {}
+    for run_id in (*a_ids, *b_ids):
+        cols = ledger.record_columns(run_id, ["id"])
+        ids[run_id] = set(unpack_strings(cols[0][1], cols[0][2])) if cols else set()
+    everyone = set.intersection(*(ids[r] for r in (*a_ids, *b_ids)))
+    smallest = min(len(ids[r]) for r in (*a_ids, *b_ids))
+    if (len(a_ids) == 1 and len(b_ids) == 1) or (smallest and len(everyone) >= smallest / 2):
+        return tuple(a_ids), tuple(b_ids), ""
+    a, b = max(((a, b) for a in a_ids for b in b_ids), key=lambda p: (len(ids[p[0]] & ids[p[1]]), p[1], p[0]))
+    return (a,), (b,), (f"the repeats were drawn on different records: cases of run {a} against run {b}, "
+                        f"the newest pair that shares its records ({len(ids[a] & ids[b]):,})")
+
+
 def _inputs(ledger: Ledger, run_id: int, records: Records) -> dict[str, list[Any]]:
     """The run's inputs by field, aligned with its records: the set's, overridden by the run's own."""
     run = ledger.get(run_id)
@@ -128,13 +171,16 @@ def find_cases(
         raise UsageError("give a run (or a group of runs) on each side")
     if set(a_ids) & set(b_ids):
         raise UsageError(f"run {sorted(set(a_ids) & set(b_ids))[0]} is on both sides")
+    from .imported import require_records
+
+    require_records(ledger, [*a_ids, *b_ids], "cases")
     sides = []
     for ids in (a_ids, b_ids):
         loaded = []
         for run_id in ids:
             run = ledger.get(run_id)
             if run.kind != "run":
-                raise UsageError(f"row {run_id} is a {run.kind}, not a run; cases come from runs")
+                raise UsageError(f"row {run_id} is {a_or_an(run.kind)}, not a run; cases come from runs")
             loaded.append(ledger.records(run_id))
         sides.append(loaded)
     a_recs, b_recs = sides

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import expr
 from .errors import UsageError
 from .model import Run, RunInput
+from .render import a_or_an
 
 if TYPE_CHECKING:
     from .store import Ledger
@@ -132,7 +133,7 @@ def decide(
     runs = ledger.runs(ids=list(sel.run_ids), kind=None)
     not_runs = [r for r in runs if r.kind != "run"]
     if not_runs:
-        raise UsageError(f"row {not_runs[0].id} is a {not_runs[0].kind}; decide about a run or a variant (`ledger ls`)")
+        raise UsageError(f"row {not_runs[0].id} is {a_or_an(not_runs[0].kind)}; decide about a run or a variant (`ledger ls`)")
     if not why or not why.strip():
         raise UsageError('--why is empty; say why, e.g. --why "best F1 at the same cost"')
     if scope not in SCOPES:

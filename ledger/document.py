@@ -68,10 +68,17 @@ HEADLINE = ("accuracy", "precision", "recall", "f1")
 _TOO_DEEP = "JSON nested too deeply to read (over ~1,000 levels); a run document is a few levels deep"
 
 
+_NOT_DOCUMENTS = frozenset((".csv", ".tsv", ".xlsx", ".xls", ".parquet"))
+
+
 def read_documents(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (where, run object) for each run in the file; ``where`` names file and line/index."""
     if not path.exists():
         raise LedgerError(f"{path}: no such file")
+    if path.suffix.lower() in _NOT_DOCUMENTS:
+        raise InvalidRun(f"{path}: `ledger log` reads run documents (JSON or JSONL, as `ledger export -f json` "
+                         f"writes them), not {path.suffix.lower()[1:].upper()}; records to evaluate on become an "
+                         "evaluation set with `ledger evalset create FILE`")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -159,11 +166,12 @@ def _int(value: Any, where: str, key: str) -> int | None:
     return value
 
 
-def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) -> RunInput:
+def to_run_input(doc: Mapping[str, Any], where: str) -> RunInput:
     """Validate one run object and turn it into a :class:`RunInput`.
 
-    ``resolve_uid(uid) -> int | None`` maps ``parent_uid`` / ``refs_uids`` to ids in the target
-    ledger (exports carry uids so that a partial export can be logged into another ledger).
+    ``parent_uid`` / ``refs_uids`` (exports carry them, so that a partial export can be logged into
+    another ledger) are resolved to ids when the run is appended, so they may name a run appended
+    earlier in the same file.
     """
     unknown = set(doc) - ACCEPTED - DERIVED
     if unknown:
@@ -173,13 +181,7 @@ def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) ->
     experiment = _str(doc, "experiment", where, None)
     if not experiment:
         raise InvalidRun(f"{where}: missing required field 'experiment' (a non-empty string)")
-    records_raw = doc.get("records")
-    records: Records | None = None
-    if records_raw is not None:
-        if not isinstance(records_raw, list):
-            raise InvalidRun(f"{where}: field 'records' must be a list of record objects")
-        if records_raw:
-            records = Records.from_rows(records_raw, where=f"{where}: records")
+    records = _records(doc.get("records"), where)
     positive = doc.get("positive_label")
     if positive is not None and not isinstance(positive, str):
         if isinstance(positive, int) and not isinstance(positive, bool):
@@ -187,27 +189,17 @@ def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) ->
         else:
             raise InvalidRun(f"{where}: field 'positive_label' must be a string")
     parent = _int(doc.get("parent"), where, "parent")
-    _str(doc, "parent_uid", where, None)
+    parent_uid = _str(doc, "parent_uid", where, None)
     refs_uids = doc.get("refs_uids")
     if refs_uids is not None and (
         not isinstance(refs_uids, list) or not all(isinstance(u, str) for u in refs_uids)
     ):
         raise InvalidRun(f"{where}: field 'refs_uids' must be a list of run uids (strings)")
-    if doc.get("parent_uid") is not None and resolve_uid is not None:
-        resolved = resolve_uid(doc["parent_uid"])
-        if resolved is not None:
-            parent = resolved
-        elif parent is None:
-            raise InvalidRun(f"{where}: parent_uid {doc['parent_uid']!r} names no run in this ledger")
     kind = _str(doc, "kind", where, "run") or "run"
     refs_raw = doc.get("refs") or []
     if not isinstance(refs_raw, list):
         raise InvalidRun(f"{where}: field 'refs' must be a list of run ids")
     refs = [_int(r, where, "refs") for r in refs_raw]
-    if doc.get("refs_uids") and resolve_uid is not None:
-        mapped = [resolve_uid(u) for u in doc["refs_uids"]]
-        if all(m is not None for m in mapped):
-            refs = mapped
     corrects = _int(doc.get("corrects"), where, "corrects")
     if corrects is not None:
         kind = "correction"
@@ -260,7 +252,22 @@ def to_run_input(doc: Mapping[str, Any], where: str, resolve_uid: Any = None) ->
         variant_code=include_code,
         evalset=_str(doc, "evalset", where, None),
         replicate=replicate,
+        parent_uid=parent_uid,
+        refs_uids=list(refs_uids or []),
     )
+
+
+def _records(raw: Any, where: str) -> Records | None:
+    """A document's records: a list of record objects, or the columnar form."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        from .columnar import from_columnar
+
+        return from_columnar(raw, f"{where}: records")
+    if not isinstance(raw, list):
+        raise InvalidRun(f"{where}: field 'records' must be a list of record objects, or an object of columns")
+    return Records.from_rows(raw, where=f"{where}: records") if raw else None
 
 
 def _variant(value: Any, where: str) -> tuple[str | None, list[str], bool]:

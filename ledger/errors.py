@@ -58,3 +58,25 @@ class IntegrityFailure(LedgerError):
 
 class UsageError(LedgerError):
     """Bad arguments to a command (unknown score, empty group, bad expression...)."""
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error (a file that cannot be read or written, a full
+    disk, a path too long): what failed, on which path, and what to do."""
+    import errno
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if not exc.errno:  # raised by a writer with a message of its own
+        return f"{reason}; free some space or check the target folder, then retry"
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    where = f" {' -> '.join(paths)}" if paths else ""
+    hint = {
+        errno.ENOSPC: "free some space and retry",
+        errno.EDQUOT: "free some space and retry",
+        errno.EACCES: "check the file's permissions",
+        errno.EPERM: "check the file's permissions",
+        errno.EROFS: "the file system is read-only; write elsewhere",
+        errno.ENOENT: "check the path",
+        errno.EISDIR: "give a file, not a folder",
+    }.get(exc.errno, "check the path, its permissions and the free space")
+    return f"cannot access{where}: {reason}; {hint}"

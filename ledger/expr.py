@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from .errors import UsageError
 
 COMPARATORS = ("<=", ">=", "==", "!=", "<", ">")
+MAX_NESTING = 50  # a condition people write is a few levels deep; parsing and evaluating recurse
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class ExpressionError(UsageError):
 
 
 def _error(source: str, pos: int, message: str) -> ExpressionError:
-    return ExpressionError(f"bad condition {source!r}: {message} at column {pos + 1}")
+    shown = source if len(source) <= 80 else source[:77] + "..."
+    return ExpressionError(f"bad condition {shown!r}: {message} at column {pos + 1}")
 
 
 def tokenize(source: str) -> list[Token]:
@@ -154,6 +156,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
@@ -188,6 +191,10 @@ class _Parser:
 
     def not_expr(self) -> Node:
         tok = self.peek()
+        if tok.kind in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise _error(self.source, tok.pos, f"nested more than {MAX_NESTING} levels (parentheses and nots)")
         if tok.kind == "not":
             self.take()
             return Not(self.not_expr())

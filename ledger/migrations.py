@@ -299,3 +299,24 @@ def expected_triggers() -> tuple[str, ...]:
     for table in ("runs", "records", "evalsets", "evalset_columns"):
         names += [f"{table}_no_update", f"{table}_no_delete", f"{table}_no_replace"]
     return tuple(names)
+
+
+def expected_trigger_sql() -> dict[str, str]:
+    """Every trigger of the current schema with its SQL (whitespace normalised), as the
+    migrations create it: ``verify`` compares the SQL, not only the names, so that a trigger
+    rewritten through ``writable_schema`` (same name, ``WHEN 0``) is caught."""
+    import re
+
+    found: dict[str, str] = {}
+    for statement in (*M001_SQL, *M002_SQL):
+        created = re.match(r"\s*CREATE TRIGGER (\w+)", statement)
+        dropped = re.match(r"\s*DROP TRIGGER (\w+)", statement)
+        if created:
+            found[created.group(1)] = normalise_sql(statement)
+        elif dropped:
+            found.pop(dropped.group(1), None)
+    return found
+
+
+def normalise_sql(sql: str) -> str:
+    return " ".join(sql.split())

@@ -62,6 +62,10 @@ class RunInput:
     variant_code: bool = False
     evalset: str | None = None
     replicate: dict[str, Any] | None = None
+    # Runs named by their client uid (resolved when the run is appended, so that a run may name
+    # one appended earlier in the same batch): the parent, and refs (used when all resolve).
+    parent_uid: str | None = None
+    refs_uids: list[str] = field(default_factory=list)
 
 
 def _loads(text: str | None) -> Any:

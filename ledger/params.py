@@ -21,8 +21,15 @@ def flatten(params: Mapping[str, Any], prefix: str = "", where: str = "params") 
             raise InvalidRun(f"{where}: parameter names must be non-empty strings, got {key!r}")
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out.update(flatten(value, f"{name}.", where))
-        elif isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            inner = flatten(value, f"{name}.", where)
+            clash = next((k for k in inner if k in out), None)
+            if clash is not None:
+                raise InvalidRun(f"{where}: parameter '{clash}' is given twice (dotted and nested); give it once")
+            out.update(inner)
+            continue
+        if name in out:
+            raise InvalidRun(f"{where}: parameter '{name}' is given twice (dotted and nested); give it once")
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
             raise InvalidRun(f"{where}: parameter '{name}' is {value!r}; use a finite number or a string")
         elif value is None or isinstance(value, (str, int, float, bool)):
             out[name] = value

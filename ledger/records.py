@@ -22,10 +22,13 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import columns as C
 from .errors import InvalidRun
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TEXT_COLUMNS = ("id", "label", "prediction", "stratum")
 REQUIRED_TEXT = ("id", "label", "prediction")
@@ -217,8 +220,10 @@ class Records:
                     )
                 seen.add(record_id)
         for name, col in numeric.items():
-            if not name or name.startswith(".") or name.endswith("."):
+            if not isinstance(name, str) or not name or name.startswith(".") or name.endswith(".") or ".." in name:
                 raise InvalidRun(f"{where}: bad column name {name!r}")
+            if name.startswith("stages.") and name.count(".") < 2:
+                raise InvalidRun(f"{where}: column {name!r} must be stages.<stage>.<field>, e.g. stages.retrieve.latency_ms")
             _check_numeric(col, name, where)
         for part, store in (("input", inputs or {}), ("output", outputs or {})):
             for name, values in store.items():
@@ -271,6 +276,12 @@ class Records:
                     row[part] = fields
             out.append(row)
         return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per record as a pandas DataFrame (see :func:`ledger.frames.records_frame`)."""
+        from .frames import records_frame
+
+        return records_frame(self)
 
     # ---- storage ----------------------------------------------------------------------
 

@@ -8,6 +8,33 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
+# Characters a terminal acts on instead of showing: C0 and C1 controls (ESC starts the sequences
+# that clear screens, set colours, write the clipboard), DEL, and the bidirectional overrides that
+# reorder what is shown. Each is shown as its escape (``\x1b``) instead.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+_KEEP_LINES = {k: v for k, v in _CONTROL.items() if k not in (0x0A, 0x09)}
+
+
+def safe(text: object, *, lines: bool = True) -> str:
+    """``text`` with every terminal control character shown as an escape, so that stored text can
+    never move the cursor, clear the screen, recolour or write the clipboard. ``lines=True``
+    keeps line breaks and tabs (a block of output); ``lines=False`` escapes them too (one cell)."""
+    return str(text).translate(_KEEP_LINES if lines else _CONTROL)
+
+
+class SafeStream:
+    """A text stream that writes through :func:`safe` (the CLI's stdout when it is a terminal)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(safe(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
 
 def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
@@ -50,8 +77,13 @@ def fmt_delta(value: float | None, digits: int = 3) -> str:
     return f"{value:+.{digits}f}"
 
 
+def a_or_an(word: str) -> str:
+    """``analysis`` -> ``an analysis``, ``decision`` -> ``a decision``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def truncate(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
+    text = safe(" ".join(str(text).split()), lines=False)
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
@@ -59,7 +91,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | No
           max_width: int | None = None, flex: int | None = None) -> str:
     """An aligned text table. ``align`` has one letter per column (l/r); column ``flex`` is the
     one shrunk to fit ``max_width`` (default: the terminal's width)."""
-    cells = [[str(c) for c in row] for row in rows]
+    cells = [[safe(c, lines=False) for c in row] for row in rows]
+    headers = [safe(h, lines=False) for h in headers]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):

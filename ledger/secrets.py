@@ -43,8 +43,39 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+# Credentials recognised by their shape, wherever they appear: provider keys (Anthropic, OpenAI,
+# GitHub, AWS, Slack, Google), JSON web tokens, the token after "Bearer", and the user:password
+# of a URL (``https://user:pass@proxy``). Group 1, where present, is the part kept.
+_SHAPES = re.compile(
+    r"sk-ant-[A-Za-z0-9_\-]{16,}"
+    r"|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
+    r"|AIza[0-9A-Za-z_\-]{35}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
+    r"|((?i:bearer)\s+)[A-Za-z0-9._~+/\-]{16,}=*"
+    r"|(://)[^/\s:@]+:[^/\s@]+(?=@)"
+)
+
+
+# Every shape above holds one of these literals: searching for them first decides whether the
+# full expression (slow on long text, such as the joined record ids of a large run) runs at all.
+_SHAPE_HINTS = re.compile("sk-|gh|github_pat_|AKIA|ASIA|xox|AIza|eyJ|earer|EARER|://")
+
+
+def _may_hold_shape(text: str) -> bool:
+    return _SHAPE_HINTS.search(text) is not None
+
+
+def _shape_sub(match: re.Match[str]) -> str:
+    kept = match.group(1) or match.group(2) or ""
+    return kept + REDACTED
+
+
 class Redactor:
-    """Removes secrets from strings and nested values before anything is written."""
+    """Removes secrets from strings and nested values before anything is written: the values of
+    credential-like environment variables, and credentials recognised by their shape."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self.secrets = env_secrets() if secrets is None else sorted(
@@ -56,7 +87,14 @@ class Redactor:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return value
+        if not _may_hold_shape(value) or _SHAPES.search(value) is None:
+            return value
+        return _SHAPES.sub(_shape_sub, value)
+
+    def found_in(self, joined: str) -> bool:
+        """Whether ``joined`` (many strings joined) holds anything :meth:`text` would remove."""
+        return any(secret in joined for secret in self.secrets) or (
+            _may_hold_shape(joined) and _SHAPES.search(joined) is not None)
 
     def value(self, value: Any, key: str = "") -> Any:
         """``value`` with secrets removed: by key name (strings and containers, not numbers) and
@@ -76,14 +114,16 @@ class Redactor:
         for escaped, _raw in self._json_forms:
             if escaped and escaped in text:
                 text = text.replace(escaped, REDACTED)
-        return text
+        if not _may_hold_shape(text) or _SHAPES.search(text) is None:
+            return text
+        return _SHAPES.sub(_shape_sub, text)
 
 
 # At append time the rule is narrower than on export: what is redacted there is gone for good, so
 # a bare ``key`` or ``auth`` (``sort_key``, ``auth_mode``) is kept; only unmistakable credentials go.
 _CREDENTIAL_KEY = re.compile(
     r"(?:^|[_\-])(?:api[_\-]?key|apikey|token|secret|password|passwd|authorization|credentials?"
-    r"|private[_\-]?key|access[_\-]?key|secret[_\-]?key)$"
+    r"|private[_\-]?key|access[_\-]?key|secret[_\-]?key|bearer)$"
 )
 
 
@@ -92,22 +132,35 @@ def is_credential_key(name: str) -> bool:
     return bool(_CREDENTIAL_KEY.search(name.rsplit(".", 1)[-1].strip().lower()))
 
 
-def scrub(value: Any, redactor: Redactor, key: str = "") -> tuple[Any, int]:
-    """``value`` with credentials removed (append-time rule), and how many were removed."""
-    if key and is_credential_key(key) and isinstance(value, str) and value:
+def scrub(value: Any, redactor: Redactor, key: str = "", where: str = "",
+          found: list[str] | None = None) -> tuple[Any, int]:
+    """``value`` with credentials removed (append-time rule: by key name, whatever the value's
+    type; by value and by shape in every string, object keys included), and how many were
+    removed. ``found`` collects where (dotted paths under ``where``)."""
+    if key and is_credential_key(key) and value not in (None, "", {}, []) and not isinstance(value, (bool, int, float)):
+        if found is not None:
+            found.append(where)
         return REDACTED, 1
     if isinstance(value, str):
-        clean = redactor.text(value) if redactor.secrets else value
+        clean = redactor.text(value)
+        if clean != value and found is not None:
+            found.append(where)
         return clean, int(clean != value)
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
-        found = 0
+        total = 0
         for k, v in value.items():
-            out[k], n = scrub(v, redactor, str(k))
-            found += n
-        return out, found
+            name = k
+            if isinstance(k, str):
+                name = redactor.text(k)
+                if name != k:
+                    total += 1
+                    if found is not None:
+                        found.append(f"{where}.<key>" if where else "<key>")
+            out[name], n = scrub(v, redactor, str(k), f"{where}.{name}" if where else str(name), found)
+            total += n
+        return out, total
     if isinstance(value, list):
-        items = [scrub(v, redactor) for v in value]
+        items = [scrub(v, redactor, "", where, found) for v in value]
         return [v for v, _ in items], sum(n for _, n in items)
     return value, 0
-

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from .model import KINDS, STATUSES, STORED_COLUMNS, Run, RunInput
 from .records import Records, records_digest, sum_recorded
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .evalsets import EvalRecords, EvalSet
     from .variants import Variant, VariantSummary
 
@@ -36,6 +39,7 @@ SUMMARY_COLUMNS = (
     "id", "kind", "created_at", "experiment", "hypothesis", "sample_size", "precision", "recall",
     "f1", "accuracy", "cost_per_record_usd", "time_per_record_s", "status", "parent_id",
 )
+_REAL_COLUMNS = ("precision", "recall", "f1", "accuracy", "cost_total_usd", "cost_per_record_usd", "time_per_record_s")
 _SELECT_RUN = f"SELECT {', '.join(STORED_COLUMNS)} FROM runs"
 _INSERT_RUN = f"INSERT INTO runs ({', '.join(STORED_COLUMNS)}) VALUES ({', '.join('?' * len(STORED_COLUMNS))})"
 
@@ -51,10 +55,13 @@ def _finite(value: Any, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRun(f"{where} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidRun(f"{where} is too large for a number ({len(str(abs(value)))} digits)") from None
     if math.isnan(number) or math.isinf(number):
         raise InvalidRun(f"{where} is {value!r}; it must be a finite number")
-    return number
+    return number + 0.0  # -0.0 becomes 0.0, as SQLite stores it
 
 
 def _non_negative(value: Any, where: str) -> float | None:
@@ -77,6 +84,9 @@ class VerifyReport:
     head_hash: str
     problems: list[str] = field(default_factory=list)
     first_bad_run: int | None = None
+    evalsets_head_id: int | None = None
+    evalsets_head_hash: str = ""
+    mitigation: str = ""
 
     @property
     def ok(self) -> bool:
@@ -88,26 +98,68 @@ class VerifyReport:
             "integrity_check": self.integrity_check, "runs_checked": self.runs_checked,
             "records_checked": self.records_checked, "head_id": self.head_id,
             "head_hash": self.head_hash, "first_bad_run": self.first_bad_run,
-            "problems": list(self.problems),
+            "evalsets_head_id": self.evalsets_head_id, "evalsets_head_hash": self.evalsets_head_hash,
+            "wal_reset_mitigation": self.mitigation, "problems": list(self.problems),
         }
 
 
 class Ledger:
-    """A ledger file. Appends are the only writes; reads return frozen :class:`Run` objects."""
+    """A ledger file. Appends are the only writes; reads return frozen :class:`Run` objects.
 
-    def __init__(self, path: Path | str, *, create: bool = False, timeout_s: float | None = None) -> None:
+    One ``Ledger`` may be shared by threads: each thread gets its own SQLite connection (opened on
+    its first use), and appends take turns on the object's write lock, so threads behave like the
+    separate processes the ledger already serialises. ``readonly`` opens the file read-only (an
+    auditor's copy); a file or folder that is not writable is opened read-only anyway.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = False, timeout_s: float | None = None,
+                 readonly: bool = False, verifying: bool = False) -> None:
+        from .db import check_path
+        from .witness import Guard
+
+        check_path(Path(str(path)))
         self.path = Path(path)
-        self.conn = connect(self.path, create=create, timeout_s=timeout_s)
-        self.timeout_s = self.conn.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
+        self._guard = Guard(self.path)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._readonly = readonly
+        # ``verifying``: open even a ledger that disagrees with its witness, so that verify can say how
+        first = connect(self.path, create=create, timeout_s=timeout_s, guard=self._guard, readonly=readonly,
+                        check_witness=not verifying)
+        self._register(first)
+        self.timeout_s = first.execute("PRAGMA busy_timeout").fetchone()[0] / 1000.0
         # evaluation sets never change once stored: their records are read once per Ledger
         self._evalset_records: dict[int, EvalRecords] = {}
         self._evalset_positions: dict[int, dict[str, int]] = {}
         self._variants: tuple[int | None, list[Variant]] | None = None
 
+    def _register(self, conn: sqlite3.Connection) -> None:
+        self._local.conn = conn
+        with self._conns_lock:
+            self._conns.append(conn)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection to the ledger."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self._conns:
+                raise LedgerError(f"the ledger {self.path} is closed")
+            conn = connect(self.path, timeout_s=self.timeout_s, guard=self._guard, readonly=self._readonly,
+                           check_witness=False)
+            self._register(conn)
+        return conn
+
     # ---- lifecycle ------------------------------------------------------------------
 
     def close(self) -> None:
-        self.conn.close()
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+        self._guard.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -118,51 +170,110 @@ class Ledger:
     # ---- writing --------------------------------------------------------------------
 
     def append(self, run: RunInput) -> Run:
-        """Validate ``run``, then append it (and its records) atomically. Returns the stored run."""
-        prepared = _Prepared.build(run, self)
-        conn = self.conn
-        with self._write():
-            existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
-            if existing is not None:
-                return self.get(existing[0])
-            head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-            head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-            row = prepared.row(self, head_id + 1, head_hash)
-            for sha, text in prepared.prompt_texts.items():
-                conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
-            conn.execute(_INSERT_RUN, [row[name] for name in STORED_COLUMNS])
-            if prepared.storage:
-                conn.executemany(
-                    "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
-                    [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
-                )
+        """Validate ``run``, then append it (and its records) atomically. Returns the stored run;
+        a retry with a stored uid and the same content returns the stored run."""
+        return self.append_many([run])[0]
+
+    def append_many(self, runs: Sequence[RunInput], where: Sequence[str] | None = None) -> list[Run]:
+        """Append every run of ``runs`` in one transaction, or none of them: each is validated
+        before the write lock is taken, and any error inside the transaction rolls it all back.
+        A later run may name an earlier one of the batch by ``parent_uid``/``refs_uids``.
+        ``where`` names each run in error messages (e.g. ``file.jsonl:3``)."""
+        labels = list(where) if where is not None else [""] * len(runs)
+        prepared = []
+        for run, label in zip(runs, labels, strict=True):
+            try:
+                prepared.append(_Prepared.build(run, self))
+            except LedgerError as exc:
+                raise _located(exc, label) from None
+        out: list[Run] = []
+        with self._write() as conn:
+            for item, label in zip(prepared, labels, strict=True):
+                try:
+                    out.append(self._insert(conn, item))
+                except LedgerError as exc:
+                    raise _located(exc, label) from None
+        return out
+
+    def _insert(self, conn: sqlite3.Connection, prepared: _Prepared) -> Run:
+        from .uids import conflict_message, differences
+
+        head = conn.execute("SELECT id, hash FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        head_id, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+        row = prepared.row(self, head_id + 1, head_hash)
+        existing = conn.execute("SELECT id FROM runs WHERE uid = ?", (prepared.uid,)).fetchone()
+        if existing is not None:
+            stored = self._row(existing[0])
+            assert stored is not None
+            run = prepared.run
+            diffs = differences(stored, row, parent_given=run.parent is not None or run.parent_uid is not None,
+                                environment_given=run.environment is not None)
+            if diffs:
+                raise InvalidRun(conflict_message(prepared.uid, stored, diffs))
+            return Run.from_row(stored)
+        for sha, text in prepared.prompt_texts.items():
+            conn.execute("INSERT INTO prompts (sha256, text) VALUES (?, ?)", (sha, text))
+        conn.execute(_INSERT_RUN, [row[name] for name in STORED_COLUMNS])
+        if prepared.storage:
+            conn.executemany(
+                "INSERT INTO records (run_id, name, kind, data) VALUES (?, ?, ?, ?)",
+                [(row["id"], name, kind, data) for name, kind, data in prepared.storage],
+            )
         return Run.from_row(row)
 
     @contextmanager
-    def _write(self) -> Iterator[None]:
-        """One write transaction: ``BEGIN IMMEDIATE`` (so that the head read inside it is the head
-        written after it), committed when the block ends, rolled back on any error."""
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: the write lock (see :mod:`ledger.witness`), then ``BEGIN
+        IMMEDIATE`` (so that the head read inside it is the head written after it), committed when
+        the block ends, rolled back on any error; then the witness of the new head."""
+        from .witness import Witness, read_head
+
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if is_lock_error(exc):
-                raise locked_error(self.path, self.timeout_s) from None
-            raise
-        try:
-            yield
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            _rollback(conn)
-            if is_lock_error(exc):
-                raise locked_error(self.path, self.timeout_s) from None
-            raise
-        except sqlite3.IntegrityError as exc:
-            _rollback(conn)
-            raise AppendOnlyViolation(f"append refused by the database: {exc}") from None
-        except BaseException:
-            _rollback(conn)
-            raise
+        if getattr(self._local, "writing", False):
+            yield conn  # inside batch(): one transaction for everything in it
+            return
+        with self._guard.exclusive(self.timeout_s):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._database_error(exc) from None
+            try:
+                before = read_head(conn)
+                self._local.writing = True
+                try:
+                    yield conn
+                finally:
+                    self._local.writing = False
+                self._guard.record(Witness(before, read_head(conn)))
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                _rollback(conn)
+                raise self._database_error(exc) from None
+            except sqlite3.IntegrityError as exc:
+                _rollback(conn)
+                raise AppendOnlyViolation(f"append refused by the database: {exc}") from None
+            except (OverflowError, sqlite3.InterfaceError) as exc:
+                _rollback(conn)
+                raise InvalidRun(f"a value cannot be stored: {exc}; integers must fit in 64 bits") from None
+            except BaseException:
+                _rollback(conn)
+                raise
+            self._guard.record(Witness(read_head(conn)))
+            self._guard.checkpoint_if_due(conn)
+
+    def batch(self) -> Any:
+        """A block whose appends (runs and evaluation sets) are one transaction: all or nothing."""
+        return self._write()
+
+    def _database_error(self, exc: sqlite3.OperationalError) -> LedgerError:
+        if is_lock_error(exc):
+            return locked_error(self.path, self.timeout_s)
+        text = str(exc)
+        if "readonly" in text.replace(" ", "").lower():
+            return LedgerError(f"{self.path} is read-only here; nothing was written (write to a writable copy)")
+        if "disk is full" in text or "disk I/O" in text:
+            return LedgerError(f"cannot write {self.path}: {text}; nothing was written (free some space and retry)")
+        return LedgerError(f"cannot write {self.path}: {text}; nothing was written")
 
     def add_evalset(
         self,
@@ -178,10 +289,17 @@ class Ledger:
         from . import columns as C
         from .evalsets import EvalSet, evalset_hash
         from .hashing import canonical_json
+        from .scrub import scrub_evalset
+        from .secrets import Redactor
 
         _check_name(name, "evaluation set name")
         if not isinstance(description, str):
             raise InvalidRun("description must be a string")
+        redactor = Redactor()
+        name, description = redactor.text(name), redactor.text(description)
+        records, found = scrub_evalset(records, redactor)
+        if found:
+            source = {**(source or {}), "redacted": f"credential(s) replaced by [REDACTED] in {', '.join(dict.fromkeys(found))}"}
         storage = records.to_storage()
         digest = C.digest(storage)
         conn = self.conn
@@ -379,6 +497,21 @@ class Ledger:
     def variant_of(self, run: Run) -> Variant | None:
         return next((v for v in self.variants() if v.fingerprint == run.variant), None)
 
+    # ---- notebooks (pandas is imported by these only) ------------------------------------------
+
+    def runs_frame(self, *, experiment: str | None = None, status: str | None = None,
+                   kind: str | None = "run", params: bool = False) -> pd.DataFrame:
+        """The runs as a pandas DataFrame (index: run id); see :func:`ledger.frames.runs_frame`."""
+        from .frames import runs_frame
+
+        return runs_frame(self, experiment=experiment, status=status, kind=kind, params=params)
+
+    def variants_frame(self) -> pd.DataFrame:
+        """The variants as a pandas DataFrame (index: v1, v2, ...), with their runs' mean and spread."""
+        from .frames import variants_frame
+
+        return variants_frame(self)
+
     def children(self, run_id: int, kind: str | None = None) -> list[Run]:
         """Rows whose refs name ``run_id`` (decisions, analyses, corrections about it)."""
         rows = self.runs(kind=kind)
@@ -386,8 +519,33 @@ class Ledger:
 
     # ---- verification ---------------------------------------------------------------
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read in the block sees the ledger as of one moment (one read transaction), so
+        that rows and the chain head read together agree while others append."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT 1 FROM runs LIMIT 1").fetchall()  # the snapshot starts here
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
     def verify(self) -> VerifyReport:
-        """Recompute the chain and every records digest; run SQLite's integrity check."""
+        """Recompute the chain and every records digest; run SQLite's integrity check; check the
+        append-only triggers' SQL and the witness of the head (see :mod:`ledger.witness`)."""
+        from .witness import load as load_witness
+        from .witness import problems as witness_problems
+
+        outside = self._witness_check(load_witness, witness_problems)
+        with self.snapshot():
+            return self._verify(outside)
+
+    def _verify(self, outside: list[str]) -> VerifyReport:
         conn = self.conn
         problems: list[str] = []
         first_bad: int | None = None
@@ -401,13 +559,21 @@ class Ledger:
         integrity = "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
         if integrity != "ok":
             bad(None, f"SQLite integrity_check: {integrity}")
-        from .migrations import expected_triggers
+        from .migrations import expected_trigger_sql, normalise_sql
+        from .witness import mitigation
 
-        triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        for name in expected_triggers():
+        triggers = {r[0]: r[1] or "" for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")}
+        for name, sql in expected_trigger_sql().items():
             if name not in triggers:
                 bad(None, f"append-only trigger {name} is missing: the database was altered outside ledger")
-        evalset_digests = self._verify_evalsets(bad)
+            elif normalise_sql(triggers[name]) != sql:
+                bad(None, f"append-only trigger {name} has been rewritten (its SQL is not the one ledger "
+                          "created): the database was altered outside ledger")
+        for name in sorted(set(triggers) - set(expected_trigger_sql())):
+            bad(None, f"trigger {name} is not one of ledger's: the database was altered outside ledger")
+        for problem in outside:
+            bad(None, problem)
+        evalset_digests, evalsets_head = self._verify_evalsets(bad)
         expected_prev = GENESIS_HASH
         expected_id = 1
         runs_checked = records_checked = 0
@@ -459,12 +625,29 @@ class Ledger:
             head_hash=expected_prev,
             problems=problems,
             first_bad_run=first_bad,
+            evalsets_head_id=evalsets_head[0] or None,
+            evalsets_head_hash=evalsets_head[1],
+            mitigation=mitigation(sqlite3.sqlite_version),
         )
 
 
-    def _verify_evalsets(self, bad: Any) -> dict[int, str]:
+    def _witness_check(self, load: Any, problems: Any) -> list[str]:
+        """The database against its witness: exactly, under the write lock, where the lock can be
+        taken (not on a read-only copy, where only a lost tail can be told)."""
+        if self.conn.in_transaction:
+            return []  # inside a snapshot: the witness may be newer than what the snapshot sees
+        if self._readonly:
+            return list(problems(self.conn, self.path, load(self.path)))
+        try:
+            with self._guard.exclusive(self.timeout_s):
+                return list(problems(self.conn, self.path, load(self.path), exact=True))
+        except LedgerError:
+            return list(problems(self.conn, self.path, load(self.path)))
+
+    def _verify_evalsets(self, bad: Any) -> tuple[dict[int, str], tuple[int, str]]:
         """Check the evaluation sets' chain and each set's records against its digest; returns
-        {set id: digest} of the sets whose records match (what the runs' pins are checked against)."""
+        {set id: digest} of the sets whose records match (what the runs' pins are checked against)
+        and the head of the sets' chain."""
         from . import columns as C
         from .evalsets import EVALSET_COLUMNS, evalset_hash
 
@@ -491,7 +674,15 @@ class Ledger:
             else:
                 good[sid] = row["digest"]
             expected_prev, expected_id = row["hash"], sid + 1
-        return good
+        return good, (expected_id - 1, expected_prev)
+
+
+def _located(exc: LedgerError, where: str) -> LedgerError:
+    """``exc`` with ``where`` (the document it is about) in front of its message."""
+    if not where or str(exc).startswith(where):
+        return exc
+    located = type(exc)(f"{where}: {exc}")
+    return located
 
 
 def _safe_json(text: str | None) -> Any:
@@ -511,10 +702,38 @@ _UNSTORABLE = {
 }
 
 
+MAX_INT = 2**63 - 1
+MAX_DEPTH = 32  # a run document is a few levels deep; readers recurse over what is stored
+
+
+def _check_values(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse what a reader of the stored JSON could not take back: integers beyond 64 bits
+    (SQLite, JSON readers in other languages), non-finite floats and absurd nesting."""
+    if depth > MAX_DEPTH:
+        raise InvalidRun(f"{where}: values nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            raise InvalidRun(f"{where}: an integer with {len(str(abs(value))) if value.bit_length() < 14000 else 'thousands of'} "
+                             "digits is too large (integers must fit in 64 bits); store it as a string")
+    elif isinstance(value, float):
+        if value != value or value in (math.inf, -math.inf):
+            raise InvalidRun(f"{where}: values {_UNSTORABLE['number']}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_values(item, where, depth + 1)
+
+
 def _check_storable(value: Any, where: str) -> None:
-    """Raise InvalidRun unless ``value`` has a canonical JSON form that encodes as UTF-8."""
+    """Raise InvalidRun unless ``value`` has a canonical JSON form that encodes as UTF-8 and that
+    every reader can take back."""
     if value is None:
         return
+    _check_values(value, where)
     try:
         canonical_json(value).encode("utf-8")
     except UnicodeEncodeError:
@@ -633,12 +852,22 @@ class _Prepared:
             _check_name(run.variant, "variant")
         if not isinstance(run.variant_exclude, list) or not all(isinstance(k, str) for k in run.variant_exclude):
             raise InvalidRun("variant.exclude must be a list of parameter names")
+        condition = run.body.get("revisit_when") if isinstance(run.body, dict) else None
+        if run.kind == "decision" and condition is not None:
+            from .expr import ExpressionError, parse
+
+            try:
+                parse(condition)
+            except ExpressionError as exc:
+                raise InvalidRun(f"body.revisit_when: {exc}") from None
         if run.replicate is not None and not isinstance(run.replicate, dict):
             raise InvalidRun("replicate must be an object such as {\"index\": 0, \"of\": 3, \"seed\": 7}")
         evalset_id: int | None = None
         if run.evalset is not None:
             run, evalset_id = _against_evalset(run, ledger)
-        run = _without_credentials(run)
+        from .scrub import scrub_run
+
+        run = scrub_run(run)
         flat = _params.flatten(run.params)
         prompt_texts: dict[str, str] = {}
         prompt_hashes: dict[str, str] = {}
@@ -658,8 +887,14 @@ class _Prepared:
             storage = records.to_storage() if records is not None else []
         except UnicodeEncodeError:
             raise InvalidRun(f"records {_UNSTORABLE['unicode']}") from None
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise InvalidRun(f"records: an input or output value cannot be stored as JSON ({exc})") from None
         digest = records_digest(storage) if storage else None
-        fields = _outcomes(run, records)
+        try:
+            fields = _outcomes(run, records, storage)
+        except OverflowError:
+            raise InvalidRun("records: cost, tokens or latency add up to more than a number can hold "
+                             "(values near 1e308); check the units") from None
         fields["reported_metrics"] = reported
         # Computed here, before the write lock: the first call reads package metadata (~30 ms).
         fields["environment"] = run.environment if run.environment is not None else _env()
@@ -687,12 +922,23 @@ class _Prepared:
         run = self.run
         conn = ledger.conn
         parent_id = run.parent
+        if run.parent_uid is not None:
+            found = conn.execute("SELECT id FROM runs WHERE uid = ?", (run.parent_uid,)).fetchone()
+            if found is not None:
+                parent_id = int(found[0])
+            elif parent_id is None:
+                raise InvalidRun(f"parent_uid {run.parent_uid!r} names no run in this ledger")
+        refs = list(run.refs)
+        if run.refs_uids:
+            mapped = [conn.execute("SELECT id FROM runs WHERE uid = ?", (u,)).fetchone() for u in run.refs_uids]
+            if all(m is not None for m in mapped):
+                refs = [int(m[0]) for m in mapped]
         if parent_id is not None:
             if parent_id >= run_id or not ledger.exists(parent_id):
                 raise InvalidRun(f"parent run {parent_id} is not in the ledger; `ledger ls` lists the runs")
         elif run.kind == "run":
             parent_id = _default_parent(conn, run.experiment, self.variant)
-        for ref in run.refs:
+        for ref in refs:
             if ref >= run_id or not ledger.exists(ref):
                 raise InvalidRun(f"run {ref} (in refs) is not in the ledger; `ledger ls` lists the runs")
         params_diff: dict[str, Any] = {}
@@ -711,7 +957,7 @@ class _Prepared:
             "created_at": run.created_at or utc_now(),
             "experiment": run.experiment,
             "parent_id": parent_id,
-            "refs": canonical_json(sorted(set(run.refs))),
+            "refs": canonical_json(sorted(set(refs))),
             "status": run.status,
             "error": run.error,
             "hypothesis": run.hypothesis,
@@ -746,6 +992,9 @@ class _Prepared:
             "evalset_id": self.evalset_id,
             "replicate": None if run.replicate is None else canonical_json(run.replicate),
         }
+        for name in _REAL_COLUMNS:
+            if row[name] is not None:
+                row[name] = float(row[name]) + 0.0  # stored as SQLite stores it: -0.0 reads back 0.0
         row["hash"] = row_hash(row)
         return row
 
@@ -813,71 +1062,32 @@ def _against_evalset(run: RunInput, ledger: Ledger) -> tuple[RunInput, int]:
     return replace(run, dataset=dataset, records=records), found.id
 
 
-def _without_credentials(run: RunInput) -> RunInput:
-    """A copy of ``run`` with credentials removed (see :mod:`ledger.secrets`): a key pasted into
-    params, notes, an error message or a record is never stored. The run's caveats say so."""
-    from dataclasses import replace
-
-    from .secrets import REDACTED, Redactor, scrub
-
-    redactor = Redactor()
-    changes: dict[str, Any] = {}
-    removed = 0
-    for name in ("hypothesis", "notes", "caveats", "error", "params", "prompts", "code", "dataset",
-                 "cost", "timing", "body"):
-        clean, n = scrub(getattr(run, name), redactor)
-        if n:
-            changes[name] = clean
-            removed += n
-    records = run.records
-    if records is not None and redactor.secrets:
-        columns = {"ids": records.ids, "labels": records.labels, "predictions": records.predictions,
-                   "strata": records.strata}
-        touched = False
-        for field_name, column in columns.items():
-            if column is None:
-                continue
-            joined = "\x00".join(v for v in column if v is not None)
-            if any(secret in joined for secret in redactor.secrets):
-                clean_col = [None if v is None else redactor.text(v) for v in column]
-                removed += sum(a != b for a, b in zip(clean_col, column, strict=True))
-                columns[field_name] = clean_col
-                touched = True
-        cases: dict[str, dict[str, list[Any]]] = {"inputs": dict(records.inputs), "outputs": dict(records.outputs)}
-        for store in cases.values():
-            for name, values in store.items():
-                clean_values, n = scrub(values, redactor)
-                if n:
-                    store[name] = clean_values
-                    removed += n
-                    touched = True
-        if touched:
-            changes["records"] = replace(
-                records, ids=columns["ids"], labels=columns["labels"],  # type: ignore[arg-type]
-                predictions=columns["predictions"], strata=columns["strata"],  # type: ignore[arg-type]
-                inputs=cases["inputs"], outputs=cases["outputs"],
-            )
-    if not removed:
-        return run
-    note = f"[ledger: {removed} credential value(s) replaced by {REDACTED} before storing]"
-    changes["caveats"] = f"{changes.get('caveats', run.caveats)} {note}".strip()
-    return replace(run, **changes)
-
-
 def _env() -> dict[str, Any]:
     from .envinfo import environment
 
     return environment()
 
 
-def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
+def _outcomes(run: RunInput, records: Records | None,
+              storage: list[tuple[str, str, bytes]] | None = None) -> dict[str, Any]:
     """Metrics, cost and timing from the records (and what the caller gave where records lack it)."""
     n = len(records) if records is not None else 0
     dataset = run.dataset or {}
     sample_size = n or int(_non_negative(dataset.get("sample_size"), "dataset.sample_size") or 0)
+    if sample_size > MAX_INT:
+        raise InvalidRun(f"dataset.sample_size {sample_size} is too large (at most {MAX_INT})")
     metrics: dict[str, Any] = {}
     if records is not None and n:
-        metrics = classification_metrics(records.labels, records.predictions, run.positive_label)
+        coded = {name: data for name, kind, data in storage or () if kind == "codes"}
+        if "label" in coded and "prediction" in coded:  # the codes just packed for storage
+            from .columns import split_codes
+            from .metrics import metrics_from_codes
+
+            label_names, label_codes = split_codes(coded["label"])
+            pred_names, pred_codes = split_codes(coded["prediction"])
+            metrics = metrics_from_codes(label_names, label_codes, pred_names, pred_codes, run.positive_label)
+        else:
+            metrics = classification_metrics(records.labels, records.predictions, run.positive_label)
     cost_in = dict(run.cost or {})
     cost: dict[str, Any] = {
         k: v for k, v in cost_in.items() if k in ("model", "prices", "billing", "cache_hits", "calls")
@@ -916,9 +1126,12 @@ def _outcomes(run: RunInput, records: Records | None) -> dict[str, Any]:
         timing["stage_order"] = order
     stages = timing_in.get("stages")
     if stages is not None:
-        if not isinstance(stages, dict):
-            raise InvalidRun("timing.stages must be an object of stage: {wall_s: ...}")
-        timing["stages"] = stages
+        if not isinstance(stages, dict) or not all(
+            isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+            for v in stages.values()
+        ):
+            raise InvalidRun("timing.stages must be an object of stage: {wall_s: number, ...}")
+        timing["stages"] = {k: {f: _finite(x, f"timing.stages.{k}.{f}") for f, x in v.items()} for k, v in stages.items()}
     elif records is not None and records.stage_names():
         timing["stages"] = _stage_totals(records)
     if wall is not None and sample_size:

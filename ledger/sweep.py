@@ -231,9 +231,11 @@ def sweep_run(
     """Sweep the threshold on ``scores.<score>`` of run ``run_id`` (see the module docstring)."""
     import numpy as np
 
+    from .imported import require_records
     from .outcomes import load_outcomes
 
     run = ledger.get(run_id)
+    require_records(ledger, [run_id], "a threshold sweep")
     _check_args(run, score, fp_cost, fn_cost, max_block_rate, min_recall, direction, folds)
     positive = run.positive_label
     assert positive is not None

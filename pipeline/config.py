@@ -21,7 +21,10 @@ class RunSection:
     name: str = ""
     sample: int | None = 500
     seed: int = 0
-    chunk: int = 200
+    # Records per chunk through the stages; 0 = automatic: 200 offline, and with an API provider
+    # enough for 50 rounds of `concurrency` calls: a chunk ends when its slowest call (say one
+    # that waited out a 429's retry-after) does, and the other workers idle until then.
+    chunk: int = 0
 
 
 @dataclass
@@ -36,10 +39,13 @@ class DatasetSection:
 class ProviderSection:
     name: str = "offline"
     base_url: str = ""
-    concurrency: int = 4
-    max_retries: int = 3
-    backoff_s: float = 0.5
-    timeout_s: float = 30.0
+    concurrency: int = 8  # requests in flight at once
+    max_retries: int = 4  # the SDK's own retries (429, 408, 409, 5xx; they honour retry-after)
+    timeout_s: float = 60.0
+    requests_per_minute: int = 0  # the account's rate limits; 0 = not limited here
+    tokens_per_minute: int = 0
+    batch: bool = False  # submit through the provider's batch API (about half price, slower)
+    batch_poll_s: float = 10.0
     cache: bool = True
     cache_path: str = ""
 
@@ -64,11 +70,12 @@ class EnrichSection:
 @dataclass
 class RetrieveSection:
     enabled: bool = True
-    embedder: str = "hashed"  # or "openai"
+    embedder: str = "wordllama"  # offline semantic; "hashed" (lexical baseline) or "openai"
     embedding_model: str = "text-embedding-3-small"
-    dims: int = 1024
+    dims: int = 256
     ngram_weight: float = 1.0
     metric: str = "cos"
+    search: str = "exact"  # or "hnsw" (usearch), for taxonomies too large to scan
     hybrid_weight: float = 0.0
     top_k: int = 10
     connectivity: int = 16
@@ -82,7 +89,7 @@ class RerankSection:
     prompt: str = "v2"
     candidates: str = "retrieved"  # or "chapter": every subheading of the declared chapter
     temperature: float = 0.0
-    max_tokens: int = 40
+    max_tokens: int = 80  # the JSON answer with a one-sentence rationale
 
 
 @dataclass
@@ -139,8 +146,12 @@ def _validate(cfg: Config, where: str) -> None:
     r = cfg.retrieve
     if r.metric not in ("cos", "ip", "l2sq"):
         raise bad("retrieve.metric", f"is {r.metric!r}; use cos, ip or l2sq")
-    if r.embedder not in ("hashed", "openai"):
-        raise bad("retrieve.embedder", f"is {r.embedder!r}; use hashed or openai")
+    if r.embedder not in ("wordllama", "hashed", "openai"):
+        raise bad("retrieve.embedder", f"is {r.embedder!r}; use wordllama, hashed or openai")
+    if r.embedder == "wordllama" and r.dims not in (64, 128, 256):
+        raise bad("retrieve.dims", f"is {r.dims}; the wordllama embedder has 64, 128 or 256")
+    if r.search not in ("exact", "hnsw"):
+        raise bad("retrieve.search", f"is {r.search!r}; use exact or hnsw")
     if not 0.0 <= r.hybrid_weight <= 1.0:
         raise bad("retrieve.hybrid_weight", "must be between 0 and 1")
     if r.top_k < 1 or r.dims < 8:
@@ -154,8 +165,18 @@ def _validate(cfg: Config, where: str) -> None:
         raise bad("[retrieve]/[rerank]", "are both disabled: nothing would propose a code")
     if cfg.run.sample is not None and cfg.run.sample < 1:
         raise bad("run.sample", "must be >= 1")
-    if cfg.run.chunk < 1:
-        raise bad("run.chunk", "must be >= 1")
+    if cfg.run.chunk < 0:
+        raise bad("run.chunk", "must be >= 1 (or 0: automatic)")
+    if cfg.dataset.population < 1:
+        raise bad("dataset.population", f"is {cfg.dataset.population}; it must be >= 1 (the "
+                  "number of generated records to sample from)")
+    p = cfg.provider
+    if p.concurrency < 1 or p.max_retries < 0 or p.timeout_s <= 0 or p.batch_poll_s <= 0:
+        raise bad("[provider]", "needs concurrency >= 1, max_retries >= 0, timeout_s > 0 and "
+                  "batch_poll_s > 0")
+    if p.requests_per_minute < 0 or p.tokens_per_minute < 0:
+        raise bad("[provider]", "requests_per_minute and tokens_per_minute must be >= 0 "
+                  "(0 = no limit)")
     from .prompts import PROMPTS
 
     for stage in ("filter", "enrich", "rerank"):
@@ -201,6 +222,9 @@ def load(path: Path) -> Config:
         raise LedgerError(f"config file {path} does not exist (see configs/ for examples)") from None
     except OSError as exc:
         raise LedgerError(f"cannot read config {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LedgerError(f"{path} is not a TOML config (not UTF-8 text); see configs/ for "
+                          "examples") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.errors import LedgerError
 
-from .data import Dataset, Record
+from .data import Dataset, Record, from_records
 from .taxonomy import Taxonomy, from_rows
 
 RECORD_COLUMNS = ("id", "text", "declared_code", "true_code")
@@ -101,7 +101,7 @@ def read_records(path: Path, taxonomy: Taxonomy) -> Dataset:
         digest.update(f"{rid}\t{text}\t{declared}\t{truth}\n".encode())
     if not records:
         raise LedgerError(f"{path}: no records")
-    return Dataset(path.stem, records, digest.hexdigest())
+    return from_records(path.stem, records, digest.hexdigest())
 
 
 def read_taxonomy(path: Path) -> Taxonomy:

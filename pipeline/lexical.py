@@ -1,10 +1,15 @@
-"""BM25 over the taxonomy's words: the lexical half of hybrid retrieval."""
+"""BM25 over the taxonomy's words: the lexical half of hybrid retrieval.
+
+The postings are one compressed-sparse-row table (a term's documents and weights side by side), so
+that the index is three arrays and a term list: cheap to save in the cache and to load back.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,32 +21,83 @@ _TOKEN = re.compile(r"[a-z]+")
 class BM25:
     """Okapi BM25 with an inverted index; ``scores(query)`` is a dense vector over documents."""
 
-    def __init__(self, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, n_docs: int, terms: Sequence[str], indptr: np.ndarray,
+                 indices: np.ndarray, weights: np.ndarray) -> None:
+        self.n = n_docs
+        self.terms = list(terms)
+        self._term = {t: i for i, t in enumerate(self.terms)}
+        self.indptr = indptr
+        self.indices = indices
+        self.weights = weights
+
+    @classmethod
+    def build(cls, docs: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25:
         import numpy as np
 
         tokenized = [_TOKEN.findall(d.lower()) for d in docs]
-        self.n = len(docs)
+        n = len(docs)
         lengths = np.array([len(t) for t in tokenized], dtype=np.float64)
-        avg = float(lengths.mean()) if self.n else 1.0
+        avg = float(lengths.mean()) if n and lengths.sum() else 1.0
         postings: dict[str, dict[int, int]] = {}
         for i, toks in enumerate(tokenized):
             for t in toks:
-                postings.setdefault(t, {}).setdefault(i, 0)
-                postings[t][i] += 1
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, docs_tf in postings.items():
+                doc_tf = postings.setdefault(t, {})
+                doc_tf[i] = doc_tf.get(i, 0) + 1
+        terms = sorted(postings)
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        idx_parts: list[np.ndarray] = []
+        w_parts: list[np.ndarray] = []
+        for j, term in enumerate(terms):
+            docs_tf = postings[term]
             idx = np.fromiter(docs_tf.keys(), dtype=np.int64, count=len(docs_tf))
             tf = np.fromiter(docs_tf.values(), dtype=np.float64, count=len(docs_tf))
-            idf = math.log(1 + (self.n - len(idx) + 0.5) / (len(idx) + 0.5))
-            weight = idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[idx] / avg))
-            self._postings[term] = (idx, weight)
+            idf = math.log(1 + (n - len(idx) + 0.5) / (len(idx) + 0.5))
+            idx_parts.append(idx)
+            w_parts.append(idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[idx] / avg)))
+            indptr[j + 1] = indptr[j] + len(idx)
+        empty_i = np.zeros(0, dtype=np.int64)
+        empty_w = np.zeros(0, dtype=np.float64)
+        return cls(n, terms, indptr, np.concatenate(idx_parts) if idx_parts else empty_i,
+                   np.concatenate(w_parts) if w_parts else empty_w)
+
+    def save(self, path: Path) -> None:
+        import numpy as np
+
+        with path.open("wb") as fh:
+            np.savez(fh, n=np.array([self.n]), terms=np.array(self.terms, dtype=str),
+                     indptr=self.indptr, indices=self.indices, weights=self.weights)
+
+    @classmethod
+    def load(cls, path: Path) -> BM25:
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as z:
+            bm = cls(int(z["n"][0]), z["terms"].tolist(), z["indptr"], z["indices"], z["weights"])
+        if len(bm.indptr) != len(bm.terms) + 1 or int(bm.indptr[-1]) != len(bm.indices):
+            raise ValueError(f"{path}: inconsistent BM25 postings")
+        return bm
 
     def scores(self, query: str) -> np.ndarray:
         import numpy as np
 
         out = np.zeros(self.n, dtype=np.float64)
         for term in set(_TOKEN.findall(query.lower())):
-            hit = self._postings.get(term)
-            if hit is not None:
-                out[hit[0]] += hit[1]
+            j = self._term.get(term)
+            if j is not None:
+                lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
+                out[self.indices[lo:hi]] += self.weights[lo:hi]
+        return out
+
+    def score_matrix(self, queries: Sequence[str]) -> np.ndarray:
+        """:meth:`scores` of each query, one row each."""
+        import numpy as np
+
+        out = np.zeros((len(queries), self.n), dtype=np.float64)
+        for r, query in enumerate(queries):
+            row = out[r]
+            for term in set(_TOKEN.findall(query.lower())):
+                j = self._term.get(term)
+                if j is not None:
+                    lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
+                    row[self.indices[lo:hi]] += self.weights[lo:hi]
         return out

@@ -27,6 +27,7 @@ PRICES: dict[str, dict[str, float]] = {
     "text-embedding-3-large": {"input": 0.13, "output": 0.0},
     # Local computation
     "hashed": {"input": 0.0, "output": 0.0},
+    "wordllama": {"input": 0.0, "output": 0.0},
 }
 
 

@@ -45,7 +45,8 @@ PROMPTS: dict[str, dict[str, Prompt]] = {
             "You are a customs classification assistant for the Harmonized System.",
             "Product description: {text}\n\nCandidate subheadings:\n{candidates}\n\n"
             "Which subheading fits the product best?\n"
-            'Answer with JSON only: {{"code": "<6-digit code>", "confidence": <0..1>}}',
+            'Answer with JSON only: {{"code": "<6-digit code>", "confidence": <0..1>, '
+            '"rationale": "<one short sentence>"}}',
             {"noise": 0.12, "context": False, "prior": 0.0},
         ),
         "v2": Prompt(
@@ -55,7 +56,8 @@ PROMPTS: dict[str, dict[str, Prompt]] = {
             "Candidate subheadings (code: description [heading]):\n{candidates}\n\n"
             "Declarations are usually right: choose another code only when it clearly fits "
             "the description better than {declared}.\n"
-            'Answer with JSON only: {{"code": "<6-digit code>", "confidence": <0..1>}}',
+            'Answer with JSON only: {{"code": "<6-digit code>", "confidence": <0..1>, '
+            '"rationale": "<one short sentence>"}}',
             {"noise": 0.04, "context": True, "prior": 0.15},
         ),
     },
@@ -67,6 +69,7 @@ CLASSIFY = Prompt(
     "Product description: {text}\n\n"
     "All subheadings of chapter {chapter}:\n{candidates}\n\n"
     "Which subheading fits the product best?\n"
-    'Answer with JSON only: {{"code": "<6-digit code>", "confidence": <0..1>}}',
+    'Answer with JSON only: {{"code": "<6-digit code>", "confidence": <0..1>, '
+    '"rationale": "<one short sentence>"}}',
     {"noise": 0.10, "context": True, "prior": 0.0},
 )

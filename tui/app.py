@@ -28,7 +28,8 @@ class LedgerApp(App[None]):
         self.db_path = Path(db_path)
         self.poll_interval = poll_interval
         self.configs_dir = configs_dir if configs_dir is not None else Path("configs")
-        self.export_dir = export_dir if export_dir is not None else Path(".")
+        self.export_dir = (export_dir if export_dir is not None else Path(".")).absolute()
+        self.last_config: str | None = None  # the config launched last in this session
         self.sub_title = self.db_path.name
 
     def open_ledger(self) -> Ledger:

@@ -7,7 +7,9 @@ from typing import Any
 
 from textual.message import Message
 
-from .data import ComparisonView, RunDetail, RunRow
+from .views.compare import ComparisonView
+from .views.detail import RunDetail
+from .views.runs import RunRow, VariantRow
 
 
 @dataclass
@@ -27,8 +29,13 @@ class RunsAppended(Message, bubble=False):
 
 
 @dataclass
+class VariantsLoaded(Message, bubble=False):
+    rows: list[VariantRow]
+
+
+@dataclass
 class AlertsLoaded(Message, bubble=False):
-    """Runs that carry a compare flag or trip a decision's reversal trigger: id -> why."""
+    """Runs that carry a regression flag or trip a decision's reversal trigger: id -> why."""
 
     alerts: dict[int, str]
     trips: list[str] = field(default_factory=list)
@@ -42,11 +49,6 @@ class NewRunsChecked(Message, bubble=False):
 
 
 @dataclass
-class ComparisonRecorded(Message, bubble=False):
-    analysis_id: int
-
-
-@dataclass
 class DetailLoaded(Message, bubble=False):
     detail: RunDetail
 
@@ -55,9 +57,22 @@ class DetailLoaded(Message, bubble=False):
 class ComparisonLoaded(Message, bubble=False):
     view: ComparisonView
     text: str
-    a_ids: list[int]
-    b_ids: list[int]
-    data: dict[str, Any] = field(default_factory=dict)
+    specs: tuple[str, str]
+    volume: int | None
+    record: Any = None  # what ``record_comparison`` stores
+
+
+@dataclass
+class ComparisonRecorded(Message, bubble=False):
+    analysis_id: int
+
+
+@dataclass
+class CasesLoaded(Message, bubble=False):
+    title: str
+    summary: str
+    rows: list[tuple[str, ...]]
+    details: list[str]
 
 
 @dataclass
@@ -68,6 +83,10 @@ class SweepLoaded(Message, bubble=False):
     points: list[Any]
     average_precision: float | None
     recommended_index: int | None
+    operating_index: int | None
+    fp_cost: float
+    fn_cost: float
+    reason: str
 
 
 @dataclass
@@ -87,12 +106,14 @@ class LaunchFinished(Message, bubble=False):
     run_ids: list[int]
     status: str
     error: str | None = None
+    headline: list[str] = field(default_factory=list)  # one line per run appended
+    parent_id: int | None = None
 
 
 @dataclass
 class DecisionRecorded(Message, bubble=False):
     decision_id: int
-    run_id: int
+    target: str
 
 
 @dataclass
@@ -102,7 +123,7 @@ class ExportFinished(Message, bubble=False):
 
 @dataclass
 class WorkFailed(Message, bubble=False):
-    """A worker's ledger call raised a domain error: shown, never swallowed."""
+    """A worker raised: shown where the user is looking, never fatal."""
 
     what: str
     error: str

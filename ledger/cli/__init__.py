@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import analysis, core, demo, export, run, sets, tui
+from . import analysis, core, demo, export, run, sets, team, tui
 
 app = typer.Typer(
     name="ledger",
@@ -26,7 +26,16 @@ analysis.register(app)
 sets.register(app)
 run.register(app)
 demo.register(app)
+team.register(app)
 
 
 def main() -> None:
+    import sys
+
+    from ..render import SafeStream
+
+    # Stored text never reaches a terminal raw (escape sequences in a hypothesis would clear the
+    # screen or write the clipboard); the TUI draws the terminal itself and escapes its own text.
+    if sys.stdout.isatty() and sys.argv[1:2] != ["tui"]:
+        sys.stdout = SafeStream(sys.stdout)
     app()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import UsageError
-from ..render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, table, truncate
+from ..render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, safe, table, truncate
 from ..store import Ledger
 from .common import DbOption, JsonOption, db_path, handle_errors, print_json
 
@@ -76,11 +76,11 @@ def compare(
         print_json(out)
     else:
         if sa.variant is not None or sb.variant is not None:
-            print(f"A = {sa.label} (runs {', '.join(map(str, sa.run_ids))})   "
-                  f"B = {sb.label} (runs {', '.join(map(str, sb.run_ids))})")
+            print(f"A = {safe(sa.label)} (runs {', '.join(map(str, sa.run_ids))})   "
+                  f"B = {safe(sb.label)} (runs {', '.join(map(str, sb.run_ids))})")
         for note in notes:
-            print(f"note: {note}")
-        print(result.render_text())
+            print(safe(f"note: {note}"))
+        print(safe(result.render_text()))
         if stored is not None:
             print(f"recorded as analysis row {stored.id}")
     if fail_on_regression and result.fails:
@@ -270,7 +270,7 @@ def pareto(
     def entry(p: Any) -> dict[str, Any]:
         base: dict[str, Any] = {"id": p.id, "f1": p.f1, "cost_per_record_usd": p.cost_per_record_usd,
                                 "time_per_record_s": p.time_per_record_s, "on_front": p.id in front_ids,
-                                "dominated_by": [o.id for o in points if o.id != p.id and dominates(o, p)][:5]}
+                                "dominated_by": [] if p.id in front_ids else [o.id for o in front if dominates(o, p)][:5]}
         if by_run:
             base.update(experiment=p.experiment, hypothesis=p.hypothesis, variant=p.variant_name, **compound_metrics(p))
         else:
@@ -345,7 +345,7 @@ def decide(
             watched = "its later runs" if scope == "variant" else "later runs of the experiment"
             trigger = f"; revisit when {revisit_when} (watching {watched}" + (
                 f", {confirm} in a row" if confirm > 1 else "") + ")"
-        print(f"decision {row.id} about {about} (runs {', '.join(map(str, row.refs))}) recorded{trigger}")
+        print(safe(f"decision {row.id} about {about} (runs {', '.join(map(str, row.refs))}) recorded{trigger}"))
 
 
 @handle_errors

@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ..errors import LedgerError
+from ..errors import LedgerError, os_error_message
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +48,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def handle_errors(func: F) -> F:
-    """Turn domain and database errors into one stderr line and an exit code."""
+    """Turn domain, database and operating-system errors into one stderr line and an exit code."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -63,6 +63,8 @@ def handle_errors(func: F) -> F:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None
+        except OSError as exc:  # after BrokenPipeError, which is one
+            raise fail(os_error_message(exc), 2) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
 
@@ -72,31 +74,3 @@ def handle_errors(func: F) -> F:
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str, allow_nan=False))
     sys.stdout.write("\n")
-
-
-def parse_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise LedgerError(f"run id {text!r} is not a number; `ledger ls` lists the runs") from None
-    if value < 1:
-        raise LedgerError(f"run id {value} is not valid; run ids start at 1")
-    return value
-
-
-def parse_ids(text: str) -> list[int]:
-    """``12``, ``12,15,17`` or ``12-17`` (and mixes: ``3,5-7``) -> a list of ids."""
-    ids: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise LedgerError(f"run list {text!r} has an empty item; write e.g. 12,15,17 or 12-17")
-        if "-" in part[1:]:
-            lo_text, hi_text = part.split("-", 1)
-            lo, hi = parse_id(lo_text), parse_id(hi_text)
-            if hi < lo:
-                raise LedgerError(f"run range {part!r} runs backwards; write it as {hi}-{lo}")
-            ids.extend(range(lo, hi + 1))
-        else:
-            ids.append(parse_id(part))
-    return ids

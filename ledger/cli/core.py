@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import IntegrityFailure, LedgerError
-from ..render import fmt_ratio, fmt_seconds, fmt_usd, table, truncate
+from ..render import fmt_ratio, fmt_seconds, fmt_usd, safe, table, truncate
 from ..store import Ledger
-from .common import DbOption, JsonOption, db_path, handle_errors, parse_id, print_json
+from .common import DbOption, JsonOption, db_path, handle_errors, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show)
     app.command("records")(records)
     app.command("verify")(verify)
+    app.command("anchor")(anchor)
 
 
 @handle_errors
@@ -44,60 +45,51 @@ def log(
 ) -> None:
     """Append runs from run documents (the format `ledger export --format json` writes).
 
-    Every document is read and validated before anything is appended: a bad file writes nothing.
+    All the files are appended in one transaction: every document is validated first, and a bad
+    document (or a lock held past the busy timeout) writes nothing. A document whose uid is
+    already stored is skipped when its content is the same, and is an error when it differs.
     """
     import tempfile
 
     from ..document import read_documents, read_evalsets, to_run_input
 
     path = db_path(db)
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for file in files:
+        if str(file) == "-":
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as tmp:
+                tmp.write(sys.stdin.read())
+            tmp_path = Path(tmp.name)
+            try:
+                docs.extend(read_documents(tmp_path))
+            finally:
+                tmp_path.unlink()
+        else:
+            docs.extend(read_documents(file))
+    inputs = [to_run_input(doc, where) for where, doc in docs]
     with Ledger(path) as ledger:
-        def resolve(uid: str) -> int | None:
-            row = ledger.conn.execute("SELECT id FROM runs WHERE uid = ?", (uid,)).fetchone()
-            return None if row is None else int(row[0])
-
-        docs: list[tuple[str, dict[str, Any]]] = []
-        for file in files:
-            if str(file) == "-":
-                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as tmp:
-                    tmp.write(sys.stdin.read())
-                tmp_path = Path(tmp.name)
-                try:
-                    docs.extend(read_documents(tmp_path))
-                finally:
-                    tmp_path.unlink()
-            else:
-                docs.extend(read_documents(file))
-        # Validate all first (parent_uid resolves against runs appended earlier in this batch,
-        # so those are checked again at append time).
-        uids_in_batch = {d.get("uid") for _, d in docs if d.get("uid")}
-
-        def resolve_or_pending(uid: str) -> int | None:
-            found = resolve(uid)
-            if found is None and uid in uids_in_batch:
-                return 0  # appended earlier in this batch: resolved for real below
-            return found
-
-        for where, doc in docs:
-            to_run_input(doc, where, resolve_or_pending)
+        before = ledger.head()[0] or 0
         sets = [(where, s) for file in files if str(file) != "-" for where, s in read_evalsets(file)]
-        if sets:
-            from ..evalsets import EvalRecords
+        with ledger.batch():  # the evaluation sets an export carries, then its runs: all or nothing
+            if sets:
+                from ..evalsets import EvalRecords
 
-            parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
-            for s, recs in parsed:
-                stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
-                                            source=s.get("source") if isinstance(s.get("source"), dict) else None)
-                if not as_json:
-                    print(f"evaluation set {stored.name}: {stored.record_count} records")
-        appended = []
-        for where, doc in docs:
-            run = ledger.append(to_run_input(doc, where, resolve))
-            appended.append(run)
-            if not as_json:
-                print(f"{run.id}\t{run.experiment}\t{run.record_count} records\t{run.status}")
+                parsed = [(s, EvalRecords.from_rows(s["records"], where=f"{where}: records")) for where, s in sets]
+                for s, recs in parsed:
+                    stored = ledger.add_evalset(s["name"], recs, description=str(s.get("description") or ""),
+                                                source=s.get("source") if isinstance(s.get("source"), dict) else None)
+                    if not as_json:
+                        print(safe(f"evaluation set {stored.name}: {stored.record_count} records"))
+            appended = ledger.append_many(inputs, [where for where, _ in docs])
     if as_json:
-        print_json([{"id": r.id, "uid": r.uid, "hash": r.hash} for r in appended])
+        print_json([{"id": r.id, "uid": r.uid, "hash": r.hash, "new": r.id > before} for r in appended])
+        return
+    for r, (where, _) in zip(appended, docs, strict=True):
+        note = "" if r.id > before else "\talready stored (same uid, same content)"
+        if note:
+            print(f"{safe(where)}: already stored as run {r.id} (same uid, same content): not appended again",
+                  file=sys.stderr)
+        print(safe(f"{r.id}\t{r.experiment}\t{r.record_count} records\t{r.status}") + note)
 
 
 @handle_errors
@@ -114,24 +106,39 @@ def ls(
     if variants:
         _ls_variants(db_path(db), experiment, as_json)
         return
+    from ..imported import overlay
+
     with Ledger(db_path(db)) as ledger:
         rows = ledger.summaries(experiment=experiment, status=status, kind=None if all_kinds else "run", last=last)
+        imported = overlay(ledger, [r["id"] for r in rows if r["kind"] == "run" and r["precision"] is None])
     if as_json:
+        for r in rows:
+            if r["id"] in imported:
+                found = imported[r["id"]]
+                r["imported"] = found["source"]
+                r["reported"] = {k: found[k] for k in ("precision", "recall", "f1")}
         print_json(rows)
         return
     if not rows:
         print("no runs match", file=sys.stderr)
         return
+    def ratio(r: dict[str, Any], name: str) -> str:
+        found = imported.get(r["id"])
+        if found is None or found[name] is None:
+            # a failed or cancelled run's metrics describe no finished run
+            return fmt_ratio(r[name] if r["status"] == "ok" else None)
+        return f"{fmt_ratio(found[name])}*"
+
     body = [
         [
-            r["id"] if r["kind"] == "run" else f"{r['id']} {r['kind'][:3]}",
+            f"{r['id']} imp" if r["id"] in imported else (r["id"] if r["kind"] == "run" else f"{r['id']} {r['kind'][:3]}"),
             r["created_at"][:16].replace("T", " "),
             truncate(r["experiment"], 18),
             r["hypothesis"],
             r["sample_size"],
-            fmt_ratio(r["precision"]),
-            fmt_ratio(r["recall"]),
-            fmt_ratio(r["f1"]),
+            ratio(r, "precision"),
+            ratio(r, "recall"),
+            ratio(r, "f1"),
             fmt_usd(r["cost_per_record_usd"]),
             fmt_seconds(r["time_per_record_s"]),
             r["status"],
@@ -140,6 +147,18 @@ def ls(
     ]
     headers = ["id", "time (UTC)", "experiment", "hypothesis", "n", "P", "R", "F1", "$/rec", "t/rec", "status"]
     print(table(headers, body, align="rllllrrrrrrl"[:11].replace("l", "l"), flex=3).replace("\r", ""))
+    if imported:
+        print("imp: imported (from a spreadsheet or MLflow) without records; * precision/recall/F1 as "
+              "its source reported them, not computed by the ledger")
+
+
+def _csv_number(value: float) -> int | float | str:
+    """``344.0`` -> ``344``, ``0.0006219999999999999`` -> ``0.000622`` (12 significant digits: what
+    float arithmetic left behind is not data), NaN -> empty."""
+    if value != value:
+        return ""
+    # a number, not text: the CSV writer prints its shortest form and no formula guard applies
+    return int(value) if value.is_integer() and abs(value) < 2**53 else float(f"{value:.12g}")
 
 
 def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:
@@ -188,6 +207,7 @@ def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:
 
 def _show_variant(ledger: Ledger, spec: str) -> str | None:
     """The variant view of ``ledger show v3`` (None when ``spec`` names no variant)."""
+    from ..show_text import replicate_text
     from ..specs import find_variant
     from ..variants import summarize
 
@@ -214,116 +234,10 @@ def _show_variant(ledger: Ledger, spec: str) -> str | None:
     if first.prompts:
         lines.append("prompts: " + ", ".join(f"{k} ({sha[:12]})" for k, sha in first.prompts.items()))
     body = [[r.id, r.status, "-" if r.evalset_id is None else names.get(r.evalset_id, r.evalset_id),
-             _replicate_text(r), r.sample_size, fmt_ratio(r.precision), fmt_ratio(r.recall), fmt_ratio(r.f1),
+             replicate_text(r), r.sample_size, fmt_ratio(r.precision), fmt_ratio(r.recall), fmt_ratio(r.f1),
              fmt_usd(r.cost_per_record_usd), r.created_at[:16].replace("T", " ")] for r in runs]
     lines.append(table(["run", "status", "eval set", "repeat", "n", "P", "R", "F1", "$/rec", "time (UTC)"],
                        body, "rllrrrrrrl"))
-    return "\n".join(lines)
-
-
-def _replicate_text(run: Any) -> str:
-    rep = run.replicate or {}
-    text = f"{int(rep['index']) + 1}/{rep['of']}" if "index" in rep and "of" in rep else "-"
-    if "seed" in rep:
-        text += f" seed {rep['seed']}"
-    return text
-
-
-def _show_text(ledger: Ledger, run_id: int) -> str:
-    run = ledger.get(run_id)
-    lines = [f"run {run.id} ({run.kind}) · {run.experiment} · {run.status} · {run.created_at}"]
-    if run.error:
-        lines.append(f"error: {run.error}")
-    if run.hypothesis:
-        lines.append(f"hypothesis: {run.hypothesis}")
-    if run.notes:
-        lines.append(f"notes: {run.notes}")
-    if run.caveats:
-        lines.append(f"caveats: {run.caveats}")
-    if run.refs:
-        lines.append(f"concerns runs: {', '.join(map(str, run.refs))}")
-    if run.body:
-        import json
-
-        lines.append(f"body: {json.dumps(run.body, ensure_ascii=False)}")
-    parent = f"run {run.parent_id}" if run.parent_id else "none"
-    lines.append(f"parent: {parent}")
-    if run.kind == "run":
-        variant = ledger.variant_of(run)
-        if variant is not None:
-            rep = _replicate_text(run)
-            lines.append(f"variant: {variant.label} (run {variant.run_ids.index(run.id) + 1} of "
-                         f"{len(variant.run_ids)}" + ("" if rep == "-" else f"; repeat {rep}") + ")")
-    if run.evalset_id is not None:
-        es = ledger.evalset(run.evalset_id)
-        lines.append(f"evaluation set: {es.name} ({es.record_count:,} records, digest {es.digest[:12]})")
-    if run.params_diff or run.prompts_diff:
-        lines.append("changed vs parent:")
-        for key, change in run.params_diff.items():
-            lines.append(f"  {key}: {change['from']!r} -> {change['to']!r}")
-        for key, change in run.prompts_diff.items():
-            a = (change["from"] or "none")[:12]
-            b = (change["to"] or "none")[:12]
-            lines.append(f"  prompt {key}: {a} -> {b}")
-    elif run.parent_id:
-        lines.append("changed vs parent: nothing in params or prompts")
-    if run.dataset:
-        lines.append("dataset: " + ", ".join(f"{k}={v}" for k, v in run.dataset.items()))
-    if run.code:
-        dirty = " (dirty)" if run.code.get("dirty") else ""
-        lines.append(f"code: {run.code.get('commit', '?')}{dirty}")
-    m = run.metrics
-    lines.append(f"sample size: {run.sample_size}  records: {run.record_count}")
-    if m:
-        head = f"positive class {run.positive_label!r}" if run.positive_label else "macro average"
-        lines.append(
-            f"metrics ({head}): precision {fmt_ratio(run.precision)}  recall {fmt_ratio(run.recall)}  "
-            f"F1 {fmt_ratio(run.f1)}  accuracy {fmt_ratio(run.accuracy)}  "
-            f"balanced accuracy {fmt_ratio(m.get('balanced_accuracy'))}  MCC {fmt_ratio(m.get('mcc'))}"
-        )
-        lines.append(
-            f"majority-class baseline accuracy: {fmt_ratio(m.get('majority_baseline_accuracy'))} "
-            f"({m.get('majority_class')!r})"
-        )
-        classes = m.get("classes", {})
-        rows = [
-            [c, fmt_ratio(v["precision"]), fmt_ratio(v["recall"]), fmt_ratio(v["f1"]), v["support"], v["predicted"]]
-            for c, v in sorted(classes.items(), key=lambda kv: -kv[1]["support"])[:20]
-        ]
-        lines.append(table(["class", "precision", "recall", "F1", "support", "predicted"], rows, "lrrrrr"))
-        if len(classes) > 20:
-            lines.append(f"... and {len(classes) - 20} more classes (--json has them all)")
-    if run.reported_metrics:
-        lines.append("reported metrics (given by the caller, not computed): "
-                     + ", ".join(f"{k}={v:g}" for k, v in run.reported_metrics.items()))
-    c = run.cost
-    if c:
-        billing = c.get("billing", "unspecified")
-        lines.append(
-            f"cost: total {fmt_usd(c.get('total_usd'))}, per record {fmt_usd(c.get('per_record_usd'))}, "
-            f"tokens in {c.get('input_tokens', '-')} out {c.get('output_tokens', '-')} ({billing}"
-            + (f", model {c['model']}" if c.get("model") else "") + ")"
-        )
-    t = run.timing
-    if t:
-        parts = []
-        if "wall_s" in t:
-            parts.append(f"wall {fmt_seconds(t['wall_s'])}")
-        if "per_record_s" in t:
-            parts.append(f"per record {fmt_seconds(t['per_record_s'])}")
-        if "per_record_ms" in t:
-            p = t["per_record_ms"]
-            parts.append(
-                f"latency p50 {fmt_seconds(p['p50'] / 1000)} p95 {fmt_seconds(p['p95'] / 1000)} "
-                f"p99 {fmt_seconds(p['p99'] / 1000)}"
-            )
-        lines.append("time: " + ", ".join(parts))
-        for stage, values in (t.get("stages") or {}).items():
-            lines.append(f"  stage {stage}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in values.items()))
-    env = run.environment
-    if env:
-        lines.append(f"environment: Python {env.get('python')} on {env.get('machine')}, SQLite {env.get('sqlite')}")
-    lines.append(f"hash: {run.hash}  prev: {run.prev_hash[:16]}")
     return "\n".join(lines)
 
 
@@ -349,7 +263,7 @@ def show(
             else:
                 text = _show_variant(ledger, run_id)
                 if text is not None:
-                    print(text)
+                    print(safe(text))
                     return
         rid = single_run(ledger, run_id)
         if as_json:
@@ -360,7 +274,9 @@ def show(
                 out["records"] = ledger.records(rid).rows()
             print_json(out)
         else:
-            print(_show_text(ledger, rid))
+            from ..show_text import row_text
+
+            print(safe(row_text(ledger, rid)))
 
 
 @handle_errors
@@ -396,7 +312,7 @@ def records(
         cells: list[Any] = [recs.ids[i], recs.labels[i], recs.predictions[i]]
         if recs.strata is not None:
             cells.append(recs.strata[i] or "")
-        cells.extend("" if recs.numeric[n][i] != recs.numeric[n][i] else recs.numeric[n][i] for n in names)
+        cells.extend(_csv_number(recs.numeric[n][i]) for n in names)
         writer.writerow([neutralize(v) for v in cells])
 
 
@@ -408,37 +324,84 @@ def verify(
         str | None,
         typer.Option("--expect-head", help="ID:HASH from an earlier verify or export: fail if that run is gone or differs (an older copy restored)."),
     ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="Anchor file written by `ledger anchor`: fail unless every anchored head is still in the ledger, unchanged."),
+    ] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="With --against: the anchors must be signed with this key file.")] = None,
 ) -> None:
-    """Recompute the hash chain and every records digest; run SQLite's integrity check."""
+    """Recompute the hash chain and every records digest; run SQLite's integrity check; check the
+    triggers, the witness of the head beside the file, and (--against) anchors kept elsewhere."""
+    from ..anchor import check_anchors, read_key
+
     path = db_path(db)
-    with Ledger(path) as ledger:
+    with Ledger(path, verifying=True) as ledger:
         report = ledger.verify()
         problems = list(report.problems)
         if expect_head:
             problems.extend(_check_expected_head(ledger, expect_head))
+        if against is not None:
+            problems.extend(check_anchors(ledger, against, read_key(key)))
     if as_json:
         out = report.to_dict()
         out["problems"] = problems
         out["ok"] = not problems
         print_json(out)
     else:
-        print(f"ledger:          {report.path}")
-        print(f"SQLite:          {report.sqlite_version} (integrity_check: {report.integrity_check})")
+        print(safe(f"ledger:          {report.path}"))
+        print(f"SQLite:          {report.sqlite_version} (integrity_check: {safe(report.integrity_check)})")
+        print(f"WAL-reset bug:   {report.mitigation}")
         print(f"rows checked:    {report.runs_checked} ({report.records_checked} with records)")
         print(f"chain head:      {report.head_id}:{report.head_hash}")
+        if report.evalsets_head_id:
+            print(f"evaluation sets: {report.evalsets_head_id}:{report.evalsets_head_hash}")
         for problem in problems:
-            print(f"FAIL  {problem}")
+            print(safe(f"FAIL  {problem}"))
         if not problems:
-            print("verified:        the chain, every records digest and every prompt hash match")
+            print("verified:        the chain, every records digest and prompt hash, the triggers and the witness match"
+                  + ("; every anchor holds" if against is not None else ""))
     if problems:
-        first = f"run {report.first_bad_run}" if report.first_bad_run is not None else "the ledger"
-        raise IntegrityFailure(f"verification failed at {first}: {problems[0]}")
+        if report.first_bad_run is not None:
+            first = f"run {report.first_bad_run}"
+        elif len(problems) > len(report.problems):
+            first = "the expected head (an older copy of the ledger, or a rewrite)"
+        else:
+            first = "the ledger"
+        # the problems are listed above (or in the JSON): the error line does not repeat them
+        raise IntegrityFailure(f"verification failed at {first}: {len(problems)} problem(s)"
+                               + (" in the JSON" if as_json else ", listed above"))
+
+
+@handle_errors
+def anchor(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Append the anchor to this file (keep it where the ledger's writer cannot change it: a git repository, a published page).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Sign the anchor (HMAC-SHA256) with this key file, kept outside the ledger.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the ledger's head (runs and evaluation sets) as an anchor: one JSON line, on stdout or appended to --out."""
+    import json
+
+    from ..anchor import make_anchor, read_key
+
+    with Ledger(db_path(db), verifying=True) as ledger:
+        made = make_anchor(ledger, read_key(key))
+    line = json.dumps(made.to_dict(), sort_keys=True)
+    if out is None:
+        print(line)
+    else:
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        print(f"anchored run {made.runs[0]} and evaluation set {made.evalsets[0]} in {out}"
+              + ("" if made.verified else " (the ledger did NOT verify: `ledger verify` says why)"), file=sys.stderr)
 
 
 def _check_expected_head(ledger: Ledger, spec: str) -> list[str]:
-    head_id_text, sep, head_hash = spec.partition(":")
+    head_id_text, sep, head_hash = spec.strip().partition(":")
+    head_hash = head_hash.strip().lower()
     if not sep or not head_hash:
         raise LedgerError(f"--expect-head {spec!r} must be ID:HASH, as `ledger verify` prints it")
+    from ..specs import parse_id
+
     head_id = parse_id(head_id_text)
     row = ledger.conn.execute("SELECT hash FROM runs WHERE id = ?", (head_id,)).fetchone()
     if row is None:

@@ -2,7 +2,7 @@
 
 It retells seed 000's journey: each config in ``configs/`` runs the HS-code audit pipeline on the
 same generated sample, each run is appended to the ledger, and the ledger then lists them, compares
-the first with the last (flags first), and verifies its own hash chain.
+the first (the baseline) with the best by F1 (flags first), and verifies its own hash chain.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -75,14 +75,37 @@ def demo(
         sys.stdout.flush()
     ls(db=path, experiment=None, status=None, last=len(ids), all_kinds=False, as_json=False)
     with Ledger(path) as ledger:
-        comparison = compare_runs(ledger, [ids[0]], [ids[-1]], CompareOptions(volume=volume))
-        print(f"\n== ledger compare {ids[0]} {ids[-1]} --volume {volume}")
+        best = _best(ledger, ids)
+        comparison = compare_runs(ledger, [ids[0]], [best], CompareOptions(volume=volume))
+        print(f"\n== ledger compare {ids[0]} {best} --volume {volume}   (the baseline against the best F1)")
         print(comparison.render_text())
+        note = _why_both(comparison.to_dict())
+        if note:
+            print(note)
     print("\n== ledger verify")
     sys.stdout.flush()
     verify(db=path, as_json=False, expect_head=None)
-    print(f"\nNext: `ledger tui --db {path}`, `ledger sweep {ids[-1]} --score flag --db {path}`, "
+    print(f"\nNext: `ledger tui --db {path}`, `ledger sweep {best} --score flag --db {path}`, "
           f"or explore the bundled ledger.db.example.", file=sys.stderr)
+
+
+def _best(ledger: Ledger, ids: list[int]) -> int:
+    """The run with the highest F1 after the baseline (the last run when none has one)."""
+    runs = [r for r in ledger.runs(ids=ids[1:]) if r.f1 is not None]
+    return max(runs, key=lambda r: (r.f1, r.id)).id if runs else ids[-1]
+
+
+def _why_both(comparison: dict[str, Any]) -> str | None:
+    """A verdict to promote next to a warning that B's accuracy does not beat the majority class:
+    say why both hold, or a reader takes one of them for a mistake."""
+    below = [f for f in comparison["flags"] if f["kind"] == "below_majority_baseline"]
+    if comparison["verdict"]["decision"] != "PROMOTE" or not below:
+        return None
+    label = comparison.get("positive_label") or "the rare class"
+    return (f"\nwhy both: accuracy counts every record, and most records are not {label!r}, so always "
+            f"answering the majority class is highly accurate while it catches no {label!r} record at all. "
+            f"The verdict rests on the F1 of {label!r}, the quality an audit is for; the warning says that "
+            "accuracy is the wrong yardstick here, not that B is worse.")
 
 
 def _hypothesis(config: Path) -> str:

@@ -226,20 +226,15 @@ def _output_text(output: dict[str, Any]) -> str:
 def _flag_filter(ledger: Ledger, a_ids: tuple[int, ...], b_ids: tuple[int, ...], n: int, which: str,
                  label_class: str | None, stratum: str | None) -> tuple[str, str | None, str | None, str | None]:
     """What flag N of the comparison is about, as case filters."""
+    from ..cases import filter_for_flag
     from ..compare import compare_runs
 
     flags = compare_runs(ledger, list(a_ids), list(b_ids)).to_dict()["flags"]
     if n > len(flags):
         raise UsageError(f"--flag {n}: the comparison has {len(flags)} flag(s)")
     f = flags[n - 1]
-    metric = f.get("metric")
-    if f.get("class") is not None:
-        if metric == "precision":
-            return "disagree", label_class, stratum, str(f["class"])
-        return "lost", str(f["class"]), stratum, None
-    if f.get("stratum") is not None:
-        return "lost", label_class, str(f["stratum"]), None
-    return ("lost" if which == "disagree" else which), label_class, stratum, None
+    found = filter_for_flag(f.get("class"), f.get("stratum"), f.get("metric"), which)
+    return (found.which, found.label_class or label_class, found.stratum or stratum, found.predicted)
 
 
 def _cases_csv(found: Any) -> None:

@@ -65,6 +65,9 @@ def load(ledger: Ledger, a_ids: Sequence[int], b_ids: Sequence[int]) -> Loaded:
     if both:
         raise UsageError(f"run {both[0]} is in both groups; each run belongs to one side")
     runs_a, runs_b = _runs(ledger, a_ids, "A"), _runs(ledger, b_ids, "B")
+    from ..imported import require_records
+
+    require_records(ledger, [*a_ids, *b_ids], "compare")
     outcomes_a = [load_outcomes(ledger, r.id) for r in runs_a if r.record_count]
     outcomes_b = [load_outcomes(ledger, r.id) for r in runs_b if r.record_count]
     notes: list[str] = []

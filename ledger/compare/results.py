@@ -428,6 +428,12 @@ class Comparison:
 
         return render(self)
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows a comparison (see :mod:`ledger.compare_html`)."""
+        from ..compare_html import render
+
+        return render(self)
+
     def to_dict(self) -> dict[str, Any]:
         cost_a, cost_b = self.cost
         time_a, time_b = self.time

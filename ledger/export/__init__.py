@@ -30,6 +30,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
+from glob import escape as glob_escape
 from pathlib import Path
 
 from ..errors import LedgerError, RunNotFound, UsageError
@@ -118,7 +119,8 @@ class AtomicFiles:
         self.targets = targets
         self.temps: list[Path] = []
         for target in targets:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            _sweep(target)
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp")
             os.close(fd)
             self.temps.append(Path(name))
 
@@ -137,6 +139,27 @@ class AtomicFiles:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         self.temps = []
+
+
+def _sweep(target: Path) -> None:
+    """Remove what an export to ``target`` killed earlier left behind (its temporary file names
+    the process that wrote it; a process that no longer exists will not finish it)."""
+    for stale in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        pid_text = stale.name[len(target.name) + 2:].split(".", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _writer(fmt: str) -> Callable[..., None]:
@@ -174,16 +197,45 @@ def export(
         raise UsageError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     target = Path(path)
     check_target(fmt, target, force)
-    selected = select_runs(ledger, runs, experiment)
+    for out in output_paths(fmt, target):
+        _not_the_ledger(ledger, out)
     write = _writer(fmt)
-    files = AtomicFiles(output_paths(fmt, target))
     try:
-        write(ledger, selected, files.temps, Redactor(), experiment=experiment,
-              whole_ledger=runs is None and experiment is None)
-        files.commit()
-    finally:
-        files.discard()
+        # The rows, the chain head and the verification are read in one snapshot: an export taken
+        # while others append names the head of exactly the rows it holds.
+        with ledger.snapshot():
+            selected = select_runs(ledger, runs, experiment)
+            report = ledger.verify()
+            files = AtomicFiles(output_paths(fmt, target))
+            try:
+                try:
+                    write(ledger, selected, files.temps, Redactor(), experiment=experiment,
+                          whole_ledger=runs is None and experiment is None, verify=report)
+                except Exception as exc:
+                    # openpyxl streams through lxml, whose write failures (a full disk) are not OSErrors
+                    if type(exc).__name__ != "SerialisationError":
+                        raise
+                    raise OSError(f"{exc}: the disk may be full") from None
+                files.commit()
+            finally:
+                files.discard()
+    except OSError as exc:  # the temporary file's name would only confuse: name the target
+        reason = exc.strerror or str(exc)
+        raise LedgerError(f"cannot write {target.absolute()}: {reason}; choose a folder you can write "
+                          "to (and check the free space)") from exc
     return target
+
+
+def _not_the_ledger(ledger: Ledger, out: Path) -> None:
+    """Refuse to write an export over the ledger or its companion files (by path and by inode)."""
+    base = ledger.path
+    for companion in (base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-head"), Path(f"{base}-journal")):
+        same = out.resolve() == companion.resolve()
+        if not same and out.exists() and companion.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(out, companion)
+        if same:
+            raise UsageError(f"{out} is the ledger's own file ({companion.name}); write the export elsewhere")
 
 
 __all__ = ["FORMATS", "export", "output_paths", "records_path", "select_runs"]

@@ -1,8 +1,12 @@
-"""Inline SVG line charts for the HTML report: no JavaScript, no fonts or files to fetch.
+"""Inline SVG charts for the HTML report: no JavaScript, no fonts or files to fetch.
 
-Runs are placed evenly along the x axis in run order (ids may jump between experiments); a run with
-no value leaves a gap in its line. Each point carries an SVG ``<title>``, which browsers show as a
-tooltip without any script.
+* :func:`variant_chart`: one column per variant, labelled with its name; each repeat is a dot, the
+  mean a bar, the range of the repeats a whisker. Five configs by three seeds read as five spreads,
+  not as one zig-zag line through fifteen runs.
+* :func:`delta_chart`: B − A of precision and recall per class or stratum, as paired horizontal
+  bars around zero, flagged rows marked: where an aggregate hides a regression.
+
+Every mark carries an SVG ``<title>`` (a tooltip without script); every text is escaped.
 """
 
 from __future__ import annotations
@@ -14,18 +18,17 @@ from dataclasses import dataclass
 from .safe import html_text
 
 WIDTH = 1120
-HEIGHT = 250
-LEFT, RIGHT, TOP, BOTTOM = 78, 16, 34, 38
-MAX_POINTS_DRAWN = 80  # above this, lines only (10,000 circles make a heavy page)
+LEFT, RIGHT, TOP = 78, 16, 40
+COLOURS = {"f1": "#1f5fa8", "precision": "#2e9e8f", "recall": "#d07a1e", "cost": "#2f7d4f", "time": "#7b4ea3"}
 
 
 @dataclass(frozen=True)
-class Series:
-    name: str
-    values: Sequence[float | None]
-    color: str
-    width: float = 2.0
-    dashed: bool = False
+class Column:
+    """One variant: its label and the values of its repeats."""
+
+    label: str
+    values: Sequence[float]
+    note: str = ""  # e.g. "3 runs"
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -49,43 +52,44 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
-def line_chart(
-    title: str,
-    run_ids: Sequence[int],
-    series: Sequence[Series],
-    fmt: Callable[[float], str],
-    *,
-    marked: Sequence[int] = (),
-    mark_label: str = "",
-    zero_based: bool = False,
-) -> str:
-    """An SVG line chart of ``series`` over ``run_ids`` (same length), as a string.
+def _svg_open(title: str, height: int) -> list[str]:
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
+            f'aria-label="{html_text(title)}" class="chart">',
+            f'<text x="{LEFT}" y="22" class="chart-title">{html_text(title)}</text>']
 
-    ``marked`` run ids get a ring on the first series (e.g. the Pareto frontier).
-    """
-    n = len(run_ids)
-    values = [v for s in series for v in s.values if v is not None and math.isfinite(v)]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-label="{html_text(title)}" class="chart">',
-        f'<text x="{LEFT}" y="20" class="chart-title">{html_text(title)}</text>',
-    ]
-    if not values or n == 0:
-        parts.append(
-            f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle" class="chart-empty">'
-            "no values recorded</text></svg>"
-        )
+
+Mark = Callable[[float, float], str]
+
+
+def _legend(items: Sequence[tuple[str, Mark]], y: float = 20) -> list[str]:
+    """Legend entries (text, a function drawing its mark centred at x, y) right-aligned on the
+    title line, clear of the plot."""
+    parts: list[str] = []
+    x: float = WIDTH - RIGHT
+    for text, mark in reversed(items):
+        x -= 6.6 * len(text)
+        parts.append(f'<text x="{x:.0f}" y="{y}" class="legend">{html_text(text)}</text>')
+        parts.append(mark(x - 14, y - 4))
+        x -= 34
+    return parts
+
+
+def variant_chart(title: str, columns: Sequence[Column], fmt: Callable[[float], str], colour: str,
+                  *, zero_based: bool = False, y_label: str = "") -> str:
+    """Each column's repeats as dots, their mean as a bar and their range as a whisker."""
+    height = 300
+    bottom = 64
+    values = [v for c in columns for v in c.values if math.isfinite(v)]
+    parts = _svg_open(title, height)
+    if not values:
+        parts.append(f'<text x="{WIDTH / 2}" y="{height / 2}" text-anchor="middle" class="chart-empty">'
+                     "no values recorded</text></svg>")
         return "".join(parts)
     lo, hi = min(values), max(values)
-    if zero_based:
-        lo = min(lo, 0.0)
-    ticks = nice_ticks(lo, hi)
+    ticks = nice_ticks(min(lo, 0.0) if zero_based else lo, hi)
     y0, y1 = ticks[0], ticks[-1]
-    plot_w = WIDTH - LEFT - RIGHT
-    plot_h = HEIGHT - TOP - BOTTOM
-
-    def x_at(i: int) -> float:
-        return LEFT + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - bottom
+    step = plot_w / max(len(columns), 1)
 
     def y_at(v: float) -> float:
         return TOP + plot_h * (1 - (v - y0) / ((y1 - y0) or 1.0))
@@ -94,67 +98,85 @@ def line_chart(
         y = y_at(t)
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" class="tick">{html_text(fmt(t))}</text>')
-    label_every = max(1, math.ceil(n / 14))
-    labelled = list(range(0, n, label_every))
-    if labelled[-1] != n - 1 and n - 1 - labelled[-1] >= label_every / 2:
-        labelled.append(n - 1)
-    for i in labelled:
-        parts.append(
-            f'<text x="{x_at(i):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" class="tick">{run_ids[i]}</text>'
-        )
-    parts.append(
-        f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 4}" text-anchor="middle" class="axis-label">run</text>'
-    )
-    draw_points = n <= MAX_POINTS_DRAWN
-    marked_set = set(marked)
-    for s_index, s in enumerate(series):
-        segments: list[list[str]] = [[]]
-        for i, v in enumerate(s.values):
+    if y_label:
+        parts.append(f'<text x="14" y="{TOP + plot_h / 2:.0f}" class="axis-label" '
+                     f'transform="rotate(-90 14 {TOP + plot_h / 2:.0f})" text-anchor="middle">{html_text(y_label)}</text>')
+    chars = max(int(step / 7.2), 6)
+    for i, c in enumerate(columns):
+        cx = LEFT + step * (i + 0.5)
+        vals = [v for v in c.values if math.isfinite(v)]
+        label = c.label if len(c.label) <= chars else c.label[: chars - 1] + "…"
+        parts.append(f'<text x="{cx:.1f}" y="{height - bottom + 20}" text-anchor="middle" class="tick">'
+                     f"{html_text(label)}<title>{html_text(c.label)}</title></text>")
+        if c.note:
+            parts.append(f'<text x="{cx:.1f}" y="{height - bottom + 36}" text-anchor="middle" class="axis-label">'
+                         f"{html_text(c.note)}</text>")
+        if not vals:
+            continue
+        mean = sum(vals) / len(vals)
+        if len(vals) > 1:
+            parts.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y_at(min(vals)):.1f}" y2="{y_at(max(vals)):.1f}" '
+                         f'stroke="{colour}" stroke-width="2" opacity="0.55"><title>{html_text(c.label)}: repeats '
+                         f"from {html_text(fmt(min(vals)))} to {html_text(fmt(max(vals)))}</title></line>")
+        half = min(step * 0.22, 40)
+        parts.append(f'<line x1="{cx - half:.1f}" x2="{cx + half:.1f}" y1="{y_at(mean):.1f}" y2="{y_at(mean):.1f}" '
+                     f'stroke="{colour}" stroke-width="4"><title>{html_text(c.label)}: mean over {len(vals)} '
+                     f"run(s) {html_text(fmt(mean))}</title></line>")
+        for j, v in enumerate(vals):
+            dx = (j - (len(vals) - 1) / 2) * 7
+            parts.append(f'<circle cx="{cx + dx:.1f}" cy="{y_at(v):.1f}" r="4" fill="#fff" stroke="{colour}" '
+                         f'stroke-width="2"><title>{html_text(c.label)}, repeat {j + 1}: {html_text(fmt(v))}</title></circle>')
+    parts += _legend([
+        ("a run (repeat)", lambda x, y: f'<circle cx="{x:.0f}" cy="{y:.0f}" r="4" fill="#fff" stroke="{colour}" stroke-width="2"/>'),
+        ("mean of the repeats", lambda x, y: f'<line x1="{x - 9:.0f}" x2="{x + 9:.0f}" y1="{y:.0f}" y2="{y:.0f}" '
+                                             f'stroke="{colour}" stroke-width="4"/>'),
+        ("range of the repeats", lambda x, y: f'<line x1="{x:.0f}" x2="{x:.0f}" y1="{y - 7:.0f}" y2="{y + 7:.0f}" '
+                                              f'stroke="{colour}" stroke-width="2" opacity="0.55"/>'),
+    ])
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def delta_chart(title: str, rows: Sequence[tuple[str, float | None, float | None, bool]],
+                metrics: tuple[str, str] = ("precision", "recall")) -> str:
+    """Paired horizontal bars of B − A of two metrics per row ``(name, d1, d2, flagged)``."""
+    colours = (COLOURS["precision"], COLOURS["recall"])
+    row_h = 30
+    height = TOP + 26 + row_h * max(len(rows), 1) + 30
+    parts = _svg_open(title, height)
+    parts += _legend([
+        (f"{metrics[0]}, B − A", lambda x, y: f'<rect x="{x - 6:.0f}" y="{y - 4:.0f}" width="12" height="8" fill="{colours[0]}"/>'),
+        (f"{metrics[1]}, B − A", lambda x, y: f'<rect x="{x - 6:.0f}" y="{y - 4:.0f}" width="12" height="8" fill="{colours[1]}"/>'),
+        ("flagged", lambda x, y: f'<text x="{x - 3:.0f}" y="{y + 5:.0f}" class="flag-mark">!</text>'),
+    ])
+    values = [abs(v) for _, p, r, _ in rows for v in (p, r) if v is not None and math.isfinite(v)]
+    span = max(values, default=0.1) or 0.1
+    ticks = nice_ticks(-span, span)
+    lo, hi = ticks[0], ticks[-1]
+    label_w = 160
+    x_left, x_right = LEFT + label_w, WIDTH - RIGHT - 60
+    top = TOP + 26
+
+    def x_at(v: float) -> float:
+        return x_left + (x_right - x_left) * (v - lo) / ((hi - lo) or 1.0)
+
+    for t in ticks:
+        x = x_at(t)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{top + row_h * len(rows)}" '
+                     f'class="{"axis" if t == 0 else "grid"}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top + row_h * len(rows) + 18}" text-anchor="middle" class="tick">{t:+.2f}</text>')
+    for i, (name, dp, dr, flagged) in enumerate(rows):
+        y = top + row_h * i
+        cls = "tick flagged" if flagged else "tick"
+        parts.append(f'<text x="{x_left - 10}" y="{y + 17}" text-anchor="end" class="{cls}">'
+                     f'{"! " if flagged else ""}{html_text(name)}</text>')
+        for k, (metric, v) in enumerate(((metrics[0], dp), (metrics[1], dr))):
             if v is None or not math.isfinite(v):
-                if segments[-1]:
-                    segments.append([])
                 continue
-            segments[-1].append(f"{x_at(i):.1f},{y_at(v):.1f}")
-        dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-        for seg in segments:
-            if len(seg) > 1:
-                parts.append(
-                    f'<polyline points="{" ".join(seg)}" fill="none" stroke="{s.color}" '
-                    f'stroke-width="{s.width}" stroke-linejoin="round"{dash}/>'
-                )
-        if draw_points or sum(1 for v in s.values if v is not None) == 1:
-            for i, v in enumerate(s.values):
-                if v is None or not math.isfinite(v):
-                    continue
-                r = 3.2 if s_index == 0 else 2.4
-                parts.append(
-                    f'<circle cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="{r}" fill="{s.color}">'
-                    f"<title>run {run_ids[i]}: {html_text(s.name)} {html_text(fmt(v))}</title></circle>"
-                )
-        if s_index == 0 and marked_set:
-            for i, v in enumerate(s.values):
-                if run_ids[i] in marked_set and v is not None and math.isfinite(v):
-                    parts.append(
-                        f'<circle cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="7" fill="none" '
-                        f'stroke="{s.color}" stroke-width="1.5"><title>run {run_ids[i]}: '
-                        f"{html_text(mark_label)}</title></circle>"
-                    )
-    # Legend, right-aligned on the title line.
-    x: float = WIDTH - RIGHT
-    legend: list[tuple[str, str, bool, bool]] = [(s.name, s.color, s.dashed, False) for s in series]
-    if marked_set and mark_label:
-        legend.append((mark_label, series[0].color, False, True))
-    for name, color, dashed, ring in reversed(legend):
-        text_w = 7.0 * len(name)
-        x -= text_w
-        parts.append(f'<text x="{x:.0f}" y="20" class="legend">{html_text(name)}</text>')
-        if ring:
-            parts.append(f'<circle cx="{x - 12:.0f}" cy="16" r="6" fill="none" stroke="{color}" stroke-width="1.5"/>')
-        else:
-            dash = ' stroke-dasharray="5 4"' if dashed else ""
-            parts.append(
-                f'<line x1="{x - 24:.0f}" x2="{x - 6:.0f}" y1="16" y2="16" stroke="{color}" stroke-width="2.5"{dash}/>'
-            )
-        x -= 40
+            x0, x1 = sorted((x_at(0.0), x_at(v)))
+            by = y + 5 + k * 10
+            parts.append(f'<rect x="{x0:.1f}" y="{by}" width="{max(x1 - x0, 1):.1f}" height="9" '
+                         f'fill="{colours[k]}"><title>{html_text(name)}: {html_text(metric)} {v:+.3f}</title></rect>')
+            parts.append(f'<text x="{max(x1, x_at(0.0)) + 4:.1f}" y="{by + 8}" class="value">{v:+.3f}</text>')
     parts.append("</svg>")
     return "".join(parts)

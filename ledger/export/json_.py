@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from ..columnar import to_columnar
 from ..document import run_to_document
 from ..model import KINDS, Run
-from ..store import Ledger
+from ..records import Records
+from ..store import Ledger, VerifyReport
 from .safe import Redactor
 
 
@@ -33,7 +36,8 @@ def rows_to_export(ledger: Ledger, runs: list[Run], whole_ledger: bool) -> list[
     return sorted([*runs, *extra], key=lambda r: r.id)
 
 
-def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[str, Any]]:
+def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> Iterator[tuple[dict[str, Any], Records | None]]:
+    """Each row's run document (redacted; records left out) with its records, one at a time."""
     uids = {r.id: r.uid for r in rows}
     prompt_cache: dict[str, str] = {}
 
@@ -44,23 +48,31 @@ def documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[
         return prompt_cache[sha]
 
     set_names = {e.id: e.name for e in ledger.evalsets()}
-    docs = []
     for row in rows:
-        records = ledger.records(row.id) if row.record_count else None
         texts = {name: prompt(sha) for name, sha in row.prompts.items()}
-        doc = run_to_document(row, records, texts, uids.get)
+        doc = run_to_document(row, None, texts, uids.get)
         if row.evalset_id is not None:
             doc["evalset"] = set_names[row.evalset_id]
         if row.parent_id is not None and row.parent_id not in uids:
             # The parent stays behind: its id means nothing in another ledger.
             doc["parent"] = None
             doc.pop("parent_uid", None)
-        recs = doc.pop("records", None)
-        doc = redactor.value(doc)
-        if recs is not None:
-            doc["records"] = recs  # secret values in records are scrubbed in the serialized text
-        docs.append(doc)
-    return docs
+        yield redactor.value(doc), (ledger.records(row.id) if row.record_count else None)
+
+
+def _write_document(fh: TextIO, doc: dict[str, Any], records: Records | None, redactor: Redactor) -> None:
+    """One run document on one line; its records in the columnar form, a column at a time, so
+    that a run of a million records never exists as a million dicts (secret values in records
+    are scrubbed in the serialized text)."""
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    if records is None:
+        fh.write(redactor.serialized(text))
+        return
+    fh.write(redactor.serialized(text[:-1]) + ', "records": {')
+    for i, (name, values) in enumerate(to_columnar(records).items()):
+        fh.write(("" if i == 0 else ", ") + json.dumps(name) + ": ")
+        fh.write(redactor.serialized(json.dumps(values, ensure_ascii=False, allow_nan=False)))
+    fh.write("}}")
 
 
 def evalset_documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> list[dict[str, Any]]:
@@ -87,29 +99,31 @@ def evalset_documents(ledger: Ledger, rows: list[Run], redactor: Redactor) -> li
 
 def write(
     ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
-    experiment: str | None = None, whole_ledger: bool = False,
+    experiment: str | None = None, whole_ledger: bool = False, verify: VerifyReport,
 ) -> None:
     rows = rows_to_export(ledger, runs, whole_ledger)
-    head_id, head_hash = ledger.head()
-    payload = {
-        "ledger_export": {
-            "format": 1,
-            "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "source": redactor.text(ledger.path.name),
-            "chain_head": {"id": head_id, "hash": head_hash},
-            "whole_ledger": whole_ledger,
-            "runs": len(runs),
-            "rows": len(rows),
-        },
-        "evalsets": evalset_documents(ledger, rows, redactor),
-        "runs": documents(ledger, rows, redactor),
+    header = {
+        "format": 1,
+        "generated_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": redactor.text(ledger.path.name),
+        "chain_head": {"id": verify.head_id, "hash": verify.head_hash},
+        "evalsets_head": {"id": verify.evalsets_head_id, "hash": verify.evalsets_head_hash},
+        "verified": verify.ok,
+        "verify_problems": [redactor.text(p) for p in verify.problems[:20]],
+        "whole_ledger": whole_ledger,
+        "runs": len(runs),
+        "rows": len(rows),
     }
     # One run document per line inside the list: readable, diffable, and written by json's C
     # encoder (``indent`` would switch to the pure-Python one, several times slower).
-    docs = payload.pop("runs")
-    if not payload["evalsets"]:
-        del payload["evalsets"]
-    head = json.dumps(payload, ensure_ascii=False, allow_nan=False)[:-1]
-    body = ",\n".join(json.dumps(doc, ensure_ascii=False, allow_nan=False) for doc in docs)
-    text = f'{head}, "runs": [\n{body}\n]}}\n'
-    paths[0].write_text(redactor.serialized(text), encoding="utf-8")
+    with paths[0].open("w", encoding="utf-8") as fh:
+        fh.write('{"ledger_export": ' + redactor.serialized(json.dumps(header, ensure_ascii=False)))
+        sets = evalset_documents(ledger, rows, redactor)
+        if sets:  # stored first by `ledger log`, before the runs that name them
+            fh.write(', "evalsets": ' + redactor.serialized(json.dumps(sets, ensure_ascii=False, allow_nan=False)))
+        fh.write(', "runs": [\n')
+        for i, (doc, records) in enumerate(documents(ledger, rows, redactor)):
+            if i:
+                fh.write(",\n")
+            _write_document(fh, doc, records, redactor)
+        fh.write("\n]}\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Run
-from ..store import Ledger
+from ..store import Ledger, VerifyReport
 from .rows import COLUMNS, run_row
 from .safe import Redactor
 
@@ -80,11 +80,10 @@ def _records_table(ledger: Ledger, runs: list[Run], redactor: Redactor, head: st
 
 def write(
     ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
-    experiment: str | None = None, whole_ledger: bool = False,
+    experiment: str | None = None, whole_ledger: bool = False, verify: VerifyReport,
 ) -> None:
     import pyarrow.parquet as pq
 
-    head_id, head_hash = ledger.head()
-    head = f"{head_id}:{head_hash}"
+    head = f"{verify.head_id}:{verify.head_hash}" + ("" if verify.ok else " (NOT VERIFIED)")
     pq.write_table(_runs_table(runs, redactor, head), paths[0])
     pq.write_table(_records_table(ledger, runs, redactor, head), paths[1])

@@ -1,70 +1,82 @@
 """What a stakeholder report says, gathered once and written by the HTML and Markdown exports.
 
-Where the project stands (the best run by quality, by cost and by time, and the Pareto frontier
-over the three), the comparison of each run with its parent (flags and verdict from
-:mod:`ledger.compare`), the decisions recorded about these runs and whether a later run tripped
-their reversal trigger, and the chain head that lets a reader check later that the ledger was not
-rewritten (``ledger verify --expect-head ID:HASH``).
+In the order a stakeholder reads it: what was decided and whether it still holds (the current
+recommendation, each decision's reversal trigger and the later run that tripped it, when and by how
+much); where the project stands, over variants (headline cards with their repeat spread, the Pareto
+frontier); each variant against the one it was derived from (verdicts, flags, the per-class and
+per-stratum changes behind them and sample cases); the runs; and the chain head that lets a reader
+check later that the ledger was not rewritten (``ledger verify --expect-head ID:HASH``).
+
+Everything that ranks or compares works on variants (a variant's successful repeats taken
+together), so a headline, the frontier and the decision about a variant are about the same thing.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..errors import LedgerError
 from ..model import Run
-from ..store import Ledger
+from ..render import fmt_ratio, fmt_usd
+from ..store import Ledger, VerifyReport
+from .report_compare import VariantComparison, compare_variants
 from .safe import Redactor
 
-# Comparing two runs reads both runs' records and runs the statistics: the report compares the
-# most recent pairs only and says how many it left out (``ledger compare A B`` does any pair).
+if TYPE_CHECKING:
+    from ..decisions import Trip
+    from ..variants import VariantSummary
+
+# Comparing two variants reads their records and runs the statistics: the report compares the most
+# recent variants only and says how many it left out (``ledger compare vA vB`` does any pair).
 MAX_COMPARISONS = 40
 
 
 @dataclass(frozen=True)
-class Pick:
-    """The best run along one dimension."""
+class Card:
+    """A headline: the best variant along one dimension, and what qualifies it."""
 
     label: str
-    run: Run
-    value: float
+    summary: VariantSummary
+    note: str
 
 
-@dataclass
-class PairComparison:
-    """Run ``b`` compared with ``a`` (its parent, or the run before it in the experiment)."""
-
-    a: int
-    b: int
-    verdict: dict[str, Any] | None = None
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass
+@dataclass(frozen=True)
 class DecisionRow:
     id: int
     created_at: str
-    refs: list[int]
+    about: str  # "v5 05_tuned_filter" or "run 12"
+    variant_key: str | None
+    refs: tuple[int, ...]
     why: str
     revisit_when: str
-    tripped: list[str] = field(default_factory=list)
+    status: str  # "holding", "tripped" or "no trigger"
+    trip: str  # which later run tripped it, when, by how much ("" when holding)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Recommendation:
+    """The newest decision and how it relates to the headline cards (never left to the reader)."""
+
+    decision: DecisionRow | None
+    headline: str
+    relation: str
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
     generated_at: str
     ledger_name: str
     runs: list[Run]
-    picks: list[Pick]
-    pareto: list[Run]
-    pareto_dims: list[str]
-    comparisons: list[PairComparison] | None  # None: comparisons are not available
-    comparisons_left_out: int
+    variant_of: dict[int, str]  # run id -> "v3"
+    variants: list[VariantSummary]  # those with runs among the exported ones, in variant order
+    cards: list[Card]
+    pareto: list[VariantSummary]
+    recommendation: Recommendation
     decisions: list[DecisionRow]
+    comparisons: list[VariantComparison]
+    comparisons_left_out: int
     head_id: int | None
     head_hash: str
     verified: bool
@@ -72,158 +84,126 @@ class Report:
     rows_checked: int
 
 
-def optional_module(name: str) -> Any:
-    """Import ``ledger.<name>`` if that module exists (it may be built later), else None.
+def _variants(ledger: Ledger, runs: list[Run]) -> tuple[list[VariantSummary], dict[int, str]]:
+    from ..variants import summarize
 
-    Only the module's own absence is tolerated: an import error inside it is a bug and is raised.
-    """
-    import importlib
-
-    full = f"ledger.{name}"
-    try:
-        return importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return None
-        raise
-
-
-def _usable(run: Run) -> bool:
-    return run.status == "ok" and run.f1 is not None
+    ids = {r.id for r in runs}
+    by_id = {r.id: r for r in runs}
+    out = []
+    of_run: dict[int, str] = {}
+    for v in ledger.variants():
+        mine = [by_id[i] for i in v.run_ids if i in ids]
+        if mine:
+            out.append(summarize(v, mine))
+            of_run.update({r.id: v.key for r in mine})
+    return out, of_run
 
 
-def _pareto(runs: list[Run]) -> tuple[list[Run], list[str]]:
-    """The frontier of :func:`ledger.pareto.pareto_front` (F1 higher, cost and time per record
-    lower; a missing cost or time counts as the worst value) over the successful runs, and the
-    dimensions it was computed on."""
-    from ..pareto import pareto_front
-
-    candidates = [r for r in runs if _usable(r)]
-    if not candidates:
-        return [], []
-    front = pareto_front(candidates)
-    dims = ["F1"]
-    if any(r.cost_per_record_usd is not None for r in candidates):
-        dims.append("cost per record")
-    if any(r.time_per_record_s is not None for r in candidates):
-        dims.append("time per record")
-    return front, dims
+def _spread_note(best: VariantSummary, others: list[VariantSummary]) -> str:
+    """Whether the repeats separate the best mean F1 from the runner-up."""
+    runner = max((s for s in others if s.f1 is not None and s is not best), key=lambda s: s.f1 or 0.0, default=None)
+    if best.f1 is None or runner is None or runner.f1 is None:
+        return ""
+    label = runner.variant.label
+    if best.f1_ci is None or len(best.runs_ok) < 2:
+        return f"a single run; runner-up {label} has F1 {fmt_ratio(runner.f1)}"
+    if best.f1_ci[0] <= runner.f1:
+        return (f"not separated from {label} (F1 {fmt_ratio(runner.f1)}): its mean lies inside this "
+                "variant's 95% interval over repeats")
+    return f"ahead of {label} (F1 {fmt_ratio(runner.f1)}) beyond the spread of its repeats"
 
 
-def _picks(runs: list[Run]) -> list[Pick]:
-    usable = [r for r in runs if _usable(r)]
-    picks: list[Pick] = []
+def _cards(summaries: list[VariantSummary]) -> list[Card]:
+    usable = [s for s in summaries if s.f1 is not None and s.runs_ok]
     if not usable:
-        return picks
-    best = max(usable, key=lambda r: (r.f1, -r.id))
-    picks.append(Pick("Best quality (F1)", best, float(best.f1 or 0.0)))
-    costed = [r for r in usable if r.cost_per_record_usd is not None]
+        return []
+    best = max(usable, key=lambda s: (s.f1 or 0.0, s.variant.number))
+    cards = [Card("Highest mean F1", best, _spread_note(best, usable))]
+    costed = [s for s in usable if s.cost_per_record_usd is not None]
     if costed:
-        cheap = min(costed, key=lambda r: (r.cost_per_record_usd, -(r.f1 or 0.0), r.id))
-        picks.append(Pick("Cheapest per record", cheap, float(cheap.cost_per_record_usd or 0.0)))
-    timed = [r for r in usable if r.time_per_record_s is not None]
+        low = min(s.cost_per_record_usd or 0.0 for s in costed)
+        tied = [s for s in costed if s.cost_per_record_usd == low]
+        cheap = max(tied, key=lambda s: (s.f1 or 0.0, s.variant.number))
+        note = f"{len(tied)} variants cost {fmt_usd(low)} per record; this one has the best F1 of them" if len(tied) > 1 else ""
+        cards.append(Card("Cheapest per record", cheap, note))
+    timed = [s for s in usable if s.time_per_record_s is not None]
     if timed:
-        fast = min(timed, key=lambda r: (r.time_per_record_s, -(r.f1 or 0.0), r.id))
-        picks.append(Pick("Fastest per record", fast, float(fast.time_per_record_s or 0.0)))
-    return picks
+        fast = min(timed, key=lambda s: (s.time_per_record_s or 0.0, -(s.f1 or 0.0)))
+        cards.append(Card("Fastest per record", fast, ""))
+    latest = max(usable, key=lambda s: max(s.runs_ok))
+    cards.append(Card("Latest variant", latest, f"newest run {max(latest.runs_ok)}"))
+    return cards
 
 
-def consecutive_pairs(runs: list[Run]) -> list[tuple[int, int]]:
-    """(a, b) for each run b whose parent a is also exported (else the run before b in its
-    experiment), in run order."""
+def _decision_rows(ledger: Ledger, runs: list[Run], redactor: Redactor) -> list[DecisionRow]:
+    """The decisions about any of ``runs`` (or their variants), oldest first, with their trips."""
+    from ..decisions import tripped_triggers
+
+    trips: dict[int, Trip] = {t.decision_id: t for t in tripped_triggers(ledger)}
     ids = {r.id for r in runs}
-    last_in_experiment: dict[str, int] = {}
-    pairs: list[tuple[int, int]] = []
-    for run in runs:
-        if run.parent_id is not None and run.parent_id in ids:
-            pairs.append((run.parent_id, run.id))
-        elif run.experiment in last_in_experiment:
-            pairs.append((last_in_experiment[run.experiment], run.id))
-        last_in_experiment[run.experiment] = run.id
-    return pairs
-
-
-def split_flags(flags: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(regressions, warnings): what a reader must see, and what did not reach significance."""
-    regressions = [f for f in flags if f.get("severity") != "warning"]
-    return regressions, [f for f in flags if f.get("severity") == "warning"]
-
-
-def _field(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-
-
-def _comparisons(
-    ledger: Ledger, runs: list[Run], redactor: Redactor, limit: int
-) -> tuple[list[PairComparison] | None, int]:
-    module = optional_module("compare")
-    if module is None or not hasattr(module, "compare_runs"):
-        return None, 0
-    pairs = consecutive_pairs([r for r in runs if r.status == "ok"])
-    left_out = max(len(pairs) - limit, 0)
-    out: list[PairComparison] = []
-    for a, b in pairs[left_out:]:
-        try:
-            result = module.compare_runs(ledger, [a], [b]).to_dict()
-        except LedgerError as exc:  # e.g. a run without records: said in the report, not fatal
-            out.append(PairComparison(a, b, error=redactor.text(str(exc))))
-            continue
-        verdict = _field(result, "verdict")
-        flags = _field(result, "flags") or []
-        out.append(PairComparison(
-            a, b,
-            verdict=redactor.value(dict(verdict)) if isinstance(verdict, dict) else None,
-            flags=[redactor.value(dict(f)) for f in flags if isinstance(f, dict)],
-        ))
-    return out, left_out
-
-
-MAX_TRIPS_SHOWN = 5  # per decision; the rest are counted
-
-
-def _trip_message(item: Any) -> str:
-    condition = _field(item, "condition") or "its reversal condition"
-    values = _field(item, "values") or {}
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
-    return f"run {_field(item, 'run_id')}: {condition}" + (f" ({shown})" if shown else "")
-
-
-def _tripped(ledger: Ledger, redactor: Redactor) -> dict[int, list[str]]:
-    """decision id -> messages for the later runs that tripped its reversal trigger (the first
-    :data:`MAX_TRIPS_SHOWN`, then a count)."""
-    module = optional_module("decisions")
-    if module is None or not hasattr(module, "tripped_triggers"):
-        return {}
-    found: dict[int, list[Any]] = {}
-    for item in module.tripped_triggers(ledger):
-        decision_id = _field(item, "decision_id")
-        if isinstance(decision_id, int):
-            found.setdefault(decision_id, []).append(item)
-    out: dict[int, list[str]] = {}
-    for decision_id, items in found.items():
-        messages = [redactor.text(_trip_message(i)) for i in items[:MAX_TRIPS_SHOWN]]
-        if len(items) > MAX_TRIPS_SHOWN:
-            messages.append(f"and {len(items) - MAX_TRIPS_SHOWN} more later runs")
-        out[decision_id] = messages
-    return out
-
-
-def decision_rows(ledger: Ledger, runs: list[Run], redactor: Redactor) -> list[DecisionRow]:
-    """The decisions about any of ``runs``, oldest first, with the triggers later runs tripped."""
-    ids = {r.id for r in runs}
-    tripped = _tripped(ledger, redactor)
+    by_id = {r.id: r for r in ledger.runs(kind="run")}
+    keys = {v.fingerprint: v for v in ledger.variants()}
     out = []
     for row in ledger.runs(kind="decision"):
         if not ids.intersection(row.refs):
             continue
         body = redactor.value(row.body)
-        why = body.get("why") or row.hypothesis or row.notes
-        out.append(DecisionRow(
-            id=row.id, created_at=row.created_at, refs=list(row.refs),
-            why=str(why or ""), revisit_when=str(body.get("revisit_when") or ""),
-            tripped=tripped.get(row.id, []),
-        ))
+        decided = by_id.get(row.refs[0]) if row.refs else None
+        variant = keys.get(str(body.get("variant") or (decided.variant if decided else "")))
+        about = variant.label if variant is not None else f"run {', '.join(map(str, row.refs))}"
+        condition = str(body.get("revisit_when") or "")
+        trip = trips.get(row.id)
+        status = "tripped" if trip is not None else ("holding" if condition else "no trigger")
+        trip_text = ""
+        if trip is not None:
+            trip_text = (f"run {trip.run_id} ({trip.created_at[:16].replace('T', ' ')} UTC): {trip.by_how_much}"
+                         + (f"; {trip.later_hits} later run(s) meet it too" if trip.later_hits else ""))
+        out.append(DecisionRow(row.id, row.created_at, redactor.text(about), variant.key if variant else None,
+                               tuple(row.refs), redactor.text(str(body.get("why") or row.hypothesis or "")),
+                               redactor.text(condition), status, redactor.text(trip_text)))
     return out
+
+
+def _recommendation(decisions: list[DecisionRow], cards: list[Card]) -> Recommendation:
+    best = cards[0].summary if cards else None
+    if not decisions:
+        if best is None:
+            return Recommendation(None, "No decision is recorded and no run succeeded yet.", "")
+        return Recommendation(None, "No decision is recorded yet (`ledger decide` records one).",
+                              f"On quality alone the evidence points at {best.variant.label} "
+                              f"(mean F1 {fmt_ratio(best.f1)}); see the trade-offs below.")
+    d = decisions[-1]
+    if d.status == "tripped":
+        head = f"Revisit: the decision to go with {d.about} was tripped by a later run ({d.trip})."
+    elif d.status == "holding":
+        head = f"Go with {d.about}: no later run has met its reversal condition ({d.revisit_when})."
+    else:
+        head = f"Go with {d.about} (decision {d.id} set no reversal trigger)."
+    relation = ""
+    if best is not None and d.variant_key is not None:
+        if best.variant.key == d.variant_key:
+            relation = f"It is also the variant with the highest mean F1 ({fmt_ratio(best.f1)})."
+        else:
+            decided = next((c.summary for c in cards if c.summary.variant.key == d.variant_key), None)
+            relation = (f"{best.variant.label} has a higher mean F1 ({fmt_ratio(best.f1)}) than the decided "
+                        f"variant" + (f" ({fmt_ratio(decided.f1)})" if decided is not None else "")
+                        + f"; the decision weighed more than F1: {d.why}")
+    return Recommendation(d, head, relation)
+
+
+def _pareto(summaries: list[VariantSummary]) -> list[VariantSummary]:
+    from ..pareto import pareto_front
+
+    return pareto_front([s for s in summaries if s.runs_ok and s.f1 is not None])
+
+
+def _comparisons(ledger: Ledger, summaries: list[VariantSummary], redactor: Redactor,
+                 limit: int) -> tuple[list[VariantComparison], int]:
+    by_number = {s.variant.number: s.variant for s in summaries}
+    pairs = [(by_number[s.variant.parent], s.variant) for s in summaries
+             if s.variant.parent is not None and s.variant.parent in by_number]
+    left_out = max(len(pairs) - limit, 0)
+    return [compare_variants(ledger, a, b, redactor) for a, b in pairs[left_out:]], left_out
 
 
 def build_report(
@@ -232,28 +212,38 @@ def build_report(
     redactor: Redactor,
     *,
     title: str,
+    verify: VerifyReport,
     max_comparisons: int = MAX_COMPARISONS,
 ) -> Report:
-    verify = ledger.verify()
-    comparisons, left_out = _comparisons(ledger, runs, redactor, max_comparisons)
-    pareto, dims = _pareto(runs)
+    summaries, variant_of = _variants(ledger, runs)
+    cards = _cards(summaries)
+    decisions = _decision_rows(ledger, runs, redactor)
+    comparisons, left_out = _comparisons(ledger, summaries, redactor, max_comparisons)
     return Report(
         title=redactor.text(title),
         generated_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         ledger_name=redactor.text(ledger.path.name),
         runs=runs,
-        picks=_picks(runs),
-        pareto=pareto,
-        pareto_dims=dims,
+        variant_of=variant_of,
+        variants=summaries,
+        cards=cards,
+        pareto=_pareto(summaries),
+        recommendation=_recommendation(decisions, cards),
+        decisions=decisions,
         comparisons=comparisons,
         comparisons_left_out=left_out,
-        decisions=decision_rows(ledger, runs, redactor),
         head_id=verify.head_id,
         head_hash=verify.head_hash,
         verified=verify.ok,
         verify_problems=[redactor.text(p) for p in verify.problems],
         rows_checked=verify.runs_checked,
     )
+
+
+def split_flags(flags: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(regressions, warnings): what a reader must see, and what did not reach significance."""
+    regressions = [f for f in flags if f.get("severity") != "warning"]
+    return regressions, [f for f in flags if f.get("severity") == "warning"]
 
 
 def report_title(runs: list[Run], experiment: str | None) -> str:

@@ -23,10 +23,19 @@ __all__ = ["FORMULA_START", "REDACTED", "Redactor", "env_secrets", "html_text", 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
+# Spreadsheets skip some invisible or blank characters before a formula, and read full-width
+# signs and a pipe (DDE) as formula starts too.
+_INVISIBLE = " \u00a0\u200b\u200c\u200d\u2060\ufeff\u3000"
+_LOOKALIKE = ("|", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def neutralize(value: Any) -> Any:
-    """A spreadsheet cell that cannot be a formula: text starting with a formula character gets a
-    leading single quote. Numbers, booleans and None pass through unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A spreadsheet cell that cannot be a formula: text starting with a formula character (after
+    any blank or invisible characters, full-width look-alikes included) gets a leading single
+    quote. Numbers, booleans and None pass through unchanged."""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START) or value.lstrip(_INVISIBLE).startswith((*FORMULA_START, *_LOOKALIKE)):
         return "'" + value
     return value
 

@@ -8,13 +8,14 @@ so that editing the cell keeps it text.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import re
 from pathlib import Path
 from typing import Any
 
 from ..model import Run
-from ..store import Ledger
+from ..store import Ledger, VerifyReport
 from .rows import COLUMNS, PER_CLASS_COLUMNS, per_class_rows, run_row
 from .safe import FORMULA_START, Redactor
 
@@ -106,11 +107,26 @@ class _Sheet:
 
 def write(
     ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor, *,
-    experiment: str | None = None, whole_ledger: bool = False,
+    experiment: str | None = None, whole_ledger: bool = False, verify: VerifyReport,
 ) -> None:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
+    try:
+        _write(wb, ledger, runs, paths, redactor, verify)
+    except Exception:
+        # A failed write (a full disk) leaves each sheet's streaming writer suspended; closed
+        # here, it cannot print a second error when it is collected at exit.
+        for ws in wb.worksheets:
+            writer = getattr(ws, "_writer", None)
+            with contextlib.suppress(Exception):
+                if writer is not None:
+                    writer.xf.close()
+        raise
+
+
+def _write(wb: Any, ledger: Ledger, runs: list[Run], paths: list[Path], redactor: Redactor,
+           verify: VerifyReport) -> None:
     kinds = ["datetime" if c.name == "created_at" else c.kind for c in COLUMNS]
     sheet = _Sheet(wb, "runs", [c.header for c in COLUMNS], kinds, [c.width for c in COLUMNS])
     for run in runs:
@@ -136,12 +152,15 @@ def write(
             str(body.get("why") or entry.hypothesis or ""), str(body.get("revisit_when") or ""),
         ])
 
-    head_id, head_hash = ledger.head()
+    head_id, head_hash = verify.head_id, verify.head_hash
     about = _Sheet(wb, "about", ["field", "value"], ["text", "text"], [18, 80])
     about.append(["ledger", redactor.text(ledger.path.name)])
     about.append(["generated (UTC)", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")])
     about.append(["runs exported", str(len(runs))])
     about.append(["chain head", f"{head_id}:{head_hash}"])
+    about.append(["verified when written", "yes" if verify.ok else "NO: " + "; ".join(redactor.text(p) for p in verify.problems[:3])])
+    if verify.evalsets_head_id:
+        about.append(["evaluation sets head", f"{verify.evalsets_head_id}:{verify.evalsets_head_hash}"])
     about.append(["check later", f"ledger verify --expect-head {head_id}:{head_hash}"])
     about.append(["metrics", "computed by the ledger from each run's per-record outcomes; "
                   "precision/recall/F1 are the positive class's"])

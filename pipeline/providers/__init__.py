@@ -23,8 +23,9 @@ __all__ = [
 
 def make_provider(
     name: str, *, taxonomy: Taxonomy, seed: int = 0, key: str | None = None,
-    base_url: str | None = None, concurrency: int = 4, max_retries: int = 3,
-    backoff_s: float = 0.5, timeout_s: float = 30.0, cache: bool = True,
+    base_url: str | None = None, concurrency: int = 8, max_retries: int = 4,
+    timeout_s: float = 60.0, requests_per_minute: int = 0, tokens_per_minute: int = 0,
+    batch: bool = False, batch_poll_s: float = 10.0, cache: bool = True,
     cache_path: Path | None = None,
 ) -> BaseProvider:
     if name == "offline":
@@ -33,7 +34,8 @@ def make_provider(
         return OfflineProvider(taxonomy, seed=seed, cache=ResponseCache(cache_path, cache))
     common = {
         "key": key, "base_url": base_url, "concurrency": concurrency, "max_retries": max_retries,
-        "backoff_s": backoff_s, "timeout_s": timeout_s,
+        "timeout_s": timeout_s, "requests_per_minute": requests_per_minute,
+        "tokens_per_minute": tokens_per_minute, "batch": batch, "batch_poll_s": batch_poll_s,
         "cache": ResponseCache(cache_path, cache),
     }
     if name == "anthropic":

@@ -1,9 +1,11 @@
-"""What every provider shares: the request/response types, the Protocol, retries and concurrency.
+"""What every provider shares: the request/response types, the Protocol, the cache and concurrency.
 
 A stage builds :class:`Request` objects (prompt text plus a structured ``data`` view that only the
-offline provider reads) and hands a batch to :meth:`Provider.complete`. Providers call their API
-with bounded concurrency, retry 429s, 5xx and timeouts with exponential backoff, answer repeats
-from the response cache, and report the usage the API billed.
+offline provider reads) and hands a batch to :meth:`BaseProvider.complete`. Repeats are answered
+from the response cache; the rest go to the API ``concurrency`` at a time, within the config's
+requests- and tokens-per-minute budget (:mod:`.budget`), or through the provider's batch API.
+Retries are the SDK's own (408, 409, 429 and 5xx, honouring ``retry-after``), so a 429 waits as
+long as the API asks.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ledger.errors import LedgerError
 
 from .cache import ResponseCache
+
+BATCH_PRICE_FACTOR = 0.5  # both vendors bill batch requests at half the list price
+T = TypeVar("T")
+BatchProgress = Callable[[int, int, str], None]
 
 
 class Cancelled(Exception):
@@ -48,20 +54,21 @@ class Completion:
     output_tokens: int
     latency_ms: float
     cached: bool = False
+    price_factor: float = 1.0  # what share of the list price the call is billed at (batch: 0.5)
 
 
 @dataclass
 class ProviderStats:
     calls: int = 0
     cache_hits: int = 0
-    retries: int = 0
+    batch_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, calls: int = 0, cache_hits: int = 0, retries: int = 0) -> None:
+    def add(self, calls: int = 0, cache_hits: int = 0, batch_calls: int = 0) -> None:
         with self.lock:
             self.calls += calls
             self.cache_hits += cache_hits
-            self.retries += retries
+            self.batch_calls += batch_calls
 
 
 class Provider(Protocol):
@@ -75,28 +82,20 @@ class Provider(Protocol):
 
 
 class BaseProvider:
-    """Cache, bounded concurrency and retries around one ``_call`` per request."""
+    """The response cache around ``_complete_many``, which answers the requests the cache lacks."""
 
     name = "base"
     billing = "billed"
 
-    def __init__(
-        self, *, concurrency: int = 4, max_retries: int = 3, backoff_s: float = 0.5,
-        timeout_s: float = 30.0, cache: ResponseCache | None = None,
-    ) -> None:
-        self.concurrency = max(1, concurrency)
-        self.max_retries = max(0, max_retries)
-        self.backoff_s = backoff_s
-        self.timeout_s = timeout_s
+    def __init__(self, *, cache: ResponseCache | None = None) -> None:
         self.cache = cache if cache is not None else ResponseCache()
         self.stats = ProviderStats()
+        self.progress: BatchProgress | None = None  # told how a submitted batch is getting on
 
     # -- to implement -------------------------------------------------------------------------
-    def _call(self, request: Request) -> Completion:
+    def _complete_many(self, requests: Sequence[Request],
+                       cancel: threading.Event | None) -> list[Completion]:
         raise NotImplementedError
-
-    def _retryable(self, exc: BaseException) -> bool:
-        return False
 
     def cache_params(self) -> dict[str, Any]:
         return {}
@@ -111,61 +110,51 @@ class BaseProvider:
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()
 
-    def _with_retries(self, request: Request) -> Completion:
-        attempt = 0
-        while True:
-            try:
-                return self._call(request)
-            except ProviderError:
-                raise
-            except Exception as exc:
-                if not self._retryable(exc) or attempt >= self.max_retries:
-                    tries = f" after {attempt + 1} attempts" if attempt else ""
-                    raise ProviderError(
-                        f"{self.name} call to model {request.model!r} failed{tries}: "
-                        f"{type(exc).__name__}: {_one_line(exc)}"
-                    ) from exc
-                self.stats.add(retries=1)
-                time.sleep(self.backoff_s * (2 ** attempt))
-                attempt += 1
-
-    def _one(self, request: Request) -> Completion:
-        key = self.cache_key(request)
-        hit = self.cache.get(key)
-        if hit is not None:
-            self.stats.add(cache_hits=1)
-            return Completion(hit["text"], int(hit["input_tokens"]), int(hit["output_tokens"]),
-                              0.0, cached=True)
-        done = self._with_retries(request)
-        self.stats.add(calls=1)
-        self.cache.put(key, {"text": done.text, "input_tokens": done.input_tokens,
-                             "output_tokens": done.output_tokens})
-        return done
-
     def complete(
         self, requests: Sequence[Request], cancel: threading.Event | None = None
     ) -> list[Completion]:
-        if self.concurrency == 1 or len(requests) <= 1:
-            out: list[Completion] = []
-            for req in requests:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled()
-                out.append(self._one(req))
-            return out
-        return run_bounded(self._one, requests, self.concurrency, cancel)
+        """One completion per request, in order; repeats (in the cache) cost nothing."""
+        out: list[Completion | None] = [None] * len(requests)
+        missing: dict[str, list[int]] = {}
+        for i, req in enumerate(requests):
+            key = self.cache_key(req)
+            hit = self.cache.get(key)
+            if hit is not None:
+                out[i] = Completion(hit["text"], int(hit["input_tokens"]),
+                                    int(hit["output_tokens"]), 0.0, cached=True)
+                self.stats.add(cache_hits=1)
+            else:
+                missing.setdefault(key, []).append(i)
+        # The same prompt twice in one batch is asked once; the second copy is a cache hit.
+        keys = list(missing)
+        done = self._complete_many([requests[missing[k][0]] for k in keys], cancel) if keys else []
+        for key, completion in zip(keys, done, strict=True):
+            self.cache.put(key, {"text": completion.text, "input_tokens": completion.input_tokens,
+                                 "output_tokens": completion.output_tokens})
+            first, *repeats = missing[key]
+            out[first] = completion
+            for i in repeats:
+                out[i] = Completion(completion.text, completion.input_tokens,
+                                    completion.output_tokens, 0.0, cached=True)
+                self.stats.add(cache_hits=1)
+        return [c for c in out if c is not None]
 
 
-def run_bounded(
-    fn: Callable[[Request], Completion], items: Sequence[Request], concurrency: int,
-    cancel: threading.Event | None = None,
-) -> list[Completion]:
+def run_bounded(fn: Callable[[Request], T], items: Sequence[Request], concurrency: int,
+                cancel: threading.Event | None = None) -> list[T]:
     """``fn`` over ``items`` with at most ``concurrency`` in flight, results in order."""
-    results: list[Completion | None] = [None] * len(items)
+    if concurrency <= 1 or len(items) <= 1:
+        out: list[T] = []
+        for item in items:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            out.append(fn(item))
+        return out
+    results: dict[int, T] = {}
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        pending = {}
-        it = iter(enumerate(items))
+        pending: dict[Future[T], int] = {}
         try:
-            for i, item in it:
+            for i, item in enumerate(items):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
                 pending[pool.submit(fn, item)] = i
@@ -177,19 +166,16 @@ def run_bounded(
             for fut in pending:
                 fut.cancel()
             raise
-    return [r for r in results if r is not None]
+    return [results[i] for i in range(len(items))]
 
 
-def _drain_one(pending: dict[Any, int], results: list[Completion | None]) -> None:
-    from concurrent.futures import FIRST_COMPLETED, wait
-
+def _drain_one(pending: dict[Future[T], int], results: dict[int, T]) -> None:
     done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
     for fut in done:
-        i = pending.pop(fut)
-        results[i] = fut.result()
+        results[pending.pop(fut)] = fut.result()
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else ""
 
@@ -207,33 +193,5 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-class SDKProvider(BaseProvider):
-    """A provider backed by an official SDK client (anthropic, openai): both SDKs name their
-    errors alike, so the retry policy is shared; the SDK's own retries are off so that ours count
-    them and one policy holds across providers."""
-
-    sdk_module = ""  # the SDK's import name, imported only when the provider is built
-
-    def __init__(
-        self, *, key: str | None = None, base_url: str | None = None, concurrency: int = 4,
-        max_retries: int = 3, backoff_s: float = 0.5, timeout_s: float = 30.0,
-        cache: ResponseCache | None = None,
-    ) -> None:
-        super().__init__(concurrency=concurrency, max_retries=max_retries, backoff_s=backoff_s,
-                         timeout_s=timeout_s, cache=cache)
-        import importlib
-
-        from .keys import resolve_key
-
-        self._sdk = importlib.import_module(self.sdk_module)
-        self.client = self._make_client(resolve_key(self.name, key), base_url or None, timeout_s)
-
-    def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
-        raise NotImplementedError
-
-    def _retryable(self, exc: BaseException) -> bool:
-        sdk = self._sdk
-        if isinstance(exc, (sdk.APITimeoutError, sdk.APIConnectionError, sdk.RateLimitError)):
-            return True
-        return isinstance(exc, sdk.APIStatusError) and exc.status_code >= 500
-
+def elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -16,15 +16,17 @@ import json
 import math
 import random
 import re
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from .. import tokens
 from ..taxonomy import Taxonomy, words
-from .base import BaseProvider, Completion, ProviderError, Request
+from .base import BaseProvider, Cancelled, Completion, ProviderError, Request
 from .cache import ResponseCache
 
-OFFLINE_VERSION = "1"
+OFFLINE_VERSION = "2"
 _TOKEN = re.compile(r"[a-z]+")
 GENERIC = frozenset(
     ["goods", "item", "items", "misc", "assorted", "parts", "product", "products", "sample", "stock", "pcs", "lot", "ctn", "box", "kg", "pkg", "set", "new", "ref", "bulk"]
@@ -77,13 +79,34 @@ class OfflineProvider(BaseProvider):
     billing = "estimated"
 
     def __init__(self, taxonomy: Taxonomy, seed: int = 0, cache: ResponseCache | None = None) -> None:
-        super().__init__(concurrency=1, max_retries=0, cache=cache)
-        self.knowledge = _knowledge(taxonomy)
+        super().__init__(cache=cache)
+        self.taxonomy = taxonomy
         self.seed = seed
-        self._system_tokens: dict[str, int] = {}
+        self._views: dict[tuple[tuple[str, ...], bool], _CandidateView] = {}
+
+    @functools.cached_property
+    def knowledge(self) -> Knowledge:
+        """Built on the first LLM-stage request (a retrieval-only run never needs it)."""
+        return _knowledge(self.taxonomy)
+
+    def _complete_many(self, requests: Sequence[Request],
+                       cancel: threading.Event | None) -> list[Completion]:
+        out = []
+        for request in requests:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            out.append(self._call(request))
+            self.stats.add(calls=1)
+        return out
 
     def cache_params(self) -> dict[str, Any]:
         return {"seed": self.seed, "offline_version": OFFLINE_VERSION}
+
+    def cache_key(self, request: Request) -> str:
+        # The fields joined, not JSON: escaping every long prompt cost more than answering it.
+        fields = (self.name, OFFLINE_VERSION, str(self.seed), request.model, request.system,
+                  request.prompt, str(request.max_tokens), repr(request.temperature))
+        return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
     def _rng(self, request: Request, tag: str = "") -> random.Random:
         h = hashlib.sha256(f"{self.seed}|{tag}|{request.model}|{request.prompt}".encode()).digest()
@@ -98,10 +121,7 @@ class OfflineProvider(BaseProvider):
         if handler is None:
             raise ProviderError(f"the offline provider has no task {request.task!r}")
         text = handler(request)
-        system = self._system_tokens.get(request.system)
-        if system is None:
-            system = self._system_tokens[request.system] = tokens.count(request.system)
-        used_in = system + tokens.count(request.prompt)
+        used_in = tokens.count(request.system) + tokens.count(request.prompt)
         used_out = tokens.count(text)
         return Completion(text, used_in, used_out, (time.perf_counter() - start) * 1000.0)
 
@@ -119,12 +139,15 @@ class OfflineProvider(BaseProvider):
         return json.dumps({"description": expanded or text})
 
     def _rerank(self, request: Request) -> str:
+        import numpy as np
+
         k = self.knowledge
         data = request.data
         query = k.understand(str(data.get("text", "")))
         candidates: list[dict[str, str]] = list(data.get("candidates", []))
         if not candidates:
-            return json.dumps({"code": None, "confidence": 0.0})
+            return json.dumps({"code": None, "confidence": 0.0,
+                               "rationale": "no candidate subheadings were given"})
         declared = str(data.get("declared", ""))
         context = bool(data.get("context", False))
         prior = float(data.get("prior", 0.0))
@@ -133,22 +156,107 @@ class OfflineProvider(BaseProvider):
             noise *= 1.0 + 0.5 * math.log(len(candidates) / 12.0)
         weights = {w: k.idf(w) for w in query}
         total = sum(weights.values()) or 1.0
-        rng = self._rng(request, "r")
-        logits: list[float] = []
-        for cand in candidates:
-            own = set(words(cand.get("description", "")))
-            head = set(words(cand.get("heading", ""))) if context else set()
-            score = sum(w * (1.0 if q in own else 0.5 if q in head else 0.0)
-                        for q, w in weights.items()) / total
-            score -= 0.03 * math.log(1 + len(own))
+        # A query word in a candidate's own description counts fully, in its heading half.
+        score = (self._long_list_scores(candidates, weights, total, context)
+                 if len(candidates) > 24 else _short_list_scores(candidates, weights, total, context))
+        for j, cand in enumerate(candidates):
             if cand.get("code") == declared:
-                score += prior
-            logits.append(score / 0.1 + rng.gauss(0.0, noise / 0.1))
-        best = max(range(len(candidates)), key=lambda i: logits[i])
-        top = max(logits)
-        z = sum(math.exp(v - top) for v in logits)
-        confidence = 1.0 / z
-        return json.dumps({"code": candidates[best].get("code"), "confidence": round(confidence, 3)})
+                score[j] += prior
+        logits = score / 0.1 + _normals(self._rng(request, "r").getrandbits(32),
+                                        len(candidates)) * (noise / 0.1)
+        best = int(np.argmax(logits))
+        confidence = 1.0 / float(np.exp(logits - logits[best]).sum())
+        code = candidates[best].get("code")
+        return json.dumps({"code": code, "confidence": round(confidence, 3),
+                           "rationale": _rationale(query, candidates[best], code == declared)})
+
+    def _long_list_scores(self, candidates: list[dict[str, str]], weights: dict[str, float],
+                          total: float, context: bool) -> Any:
+        """Scores over a long list (a chapter's listing recurs: its word index is built once)."""
+        key = (tuple(c.get("code", "") for c in candidates), context)
+        view = self._views.get(key)
+        if view is None:
+            if len(self._views) > 4096:
+                self._views.clear()
+            view = self._views[key] = _CandidateView(candidates, context)
+        score = -view.penalty.copy()
+        for q, w in weights.items():
+            score[view.heading.get(q, _NONE)] += 0.5 * w / total
+            score[view.own.get(q, _NONE)] += 0.5 * w / total
+        return score
+
+
+def _short_list_scores(candidates: list[dict[str, str]], weights: dict[str, float], total: float,
+                       context: bool) -> Any:
+    """Scores over a short retrieved list, candidate by candidate (same formula as the index)."""
+    import numpy as np
+
+    asked = frozenset(weights)
+    out = np.empty(len(candidates))
+    for j, cand in enumerate(candidates):
+        own = _word_set(cand.get("description", ""))
+        both = asked & own
+        near = asked & _word_set(cand.get("heading", "")) if context else frozenset()
+        # Summed in the query's word order (a set's order changes from process to process).
+        s = sum(w for q, w in weights.items() if q in both)
+        s += 0.5 * sum(w for q, w in weights.items() if q in near and q not in both)
+        out[j] = s / total - 0.03 * math.log(1 + len(own))
+    return out
+
+
+_NONE: Any = []  # an empty index: adds nothing
+
+
+class _CandidateView:
+    """A candidate list as the offline model reads it: which candidates use each word (in their
+    own description; in own or heading), and the small penalty for long descriptions."""
+
+    def __init__(self, candidates: list[dict[str, str]], context: bool) -> None:
+        import numpy as np
+
+        own: dict[str, list[int]] = {}
+        near: dict[str, list[int]] = {}
+        penalty = []
+        for j, cand in enumerate(candidates):
+            mine = _word_set(cand.get("description", ""))
+            penalty.append(0.03 * math.log(1 + len(mine)))
+            for w in mine:
+                own.setdefault(w, []).append(j)
+            for w in mine | (_word_set(cand.get("heading", "")) if context else frozenset()):
+                near.setdefault(w, []).append(j)
+        self.own = own
+        self.heading = near
+        self.penalty = np.array(penalty)
+
+
+def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:
+    """A deterministic one-line reason: the description's words the chosen subheading shares."""
+    shared = [w for w in query if w in _word_set(chosen.get("description", ""))
+              or w in _word_set(chosen.get("heading", ""))]
+    verdict = "keeps the declared code" if is_declared else "differs from the declared code"
+    if shared:
+        return f"{', '.join(shared[:4])} match {chosen.get('code')}; {verdict}"
+    return f"no description word matches; weak evidence for {chosen.get('code')}; {verdict}"
+
+
+@functools.lru_cache(maxsize=1)
+def _normal_table() -> Any:
+    import numpy as np
+
+    return np.random.default_rng(20_240_601).standard_normal(1 << 20)
+
+
+def _normals(offset: int, n: int) -> Any:
+    """``n`` standard normal draws for a request: a slice of one fixed table, at an offset drawn
+    from the request's own random stream (cheaper than ``n`` calls to ``gauss``)."""
+    table = _normal_table()
+    start = offset % (len(table) - n) if n < len(table) else 0
+    return table[start:start + n]
+
+
+@functools.lru_cache(maxsize=100_000)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(words(text))
 
 
 @functools.lru_cache(maxsize=4)

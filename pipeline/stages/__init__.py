@@ -37,7 +37,7 @@ class StageTotals:
     input_tokens: float = 0.0
     output_tokens: float = 0.0
     cost_usd: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the index's build/load time
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -83,6 +83,7 @@ class Batch:
         pos = taxonomy.position
         self.declared = np.array([pos.get(r.declared, -1) for r in self.records], dtype=np.int64)
         self.truth = np.array([pos.get(r.truth, -1) for r in self.records], dtype=np.int64)
+        self.wrong = np.array([r.wrong for r in self.records], dtype=bool)
         self.candidates: list[list[int]] = [[] for _ in range(n)]
         self.cand_sims: list[list[float]] = [[] for _ in range(n)]
         self.declared_sim = np.full(n, np.nan)
@@ -90,7 +91,10 @@ class Batch:
         self.confidence = np.full(n, np.nan)
         self.flag = np.zeros(n)
         self.flagged = np.zeros(n, dtype=bool)
+        self.rationale = [""] * n
+        self.margin_scale: float | None = None  # set when retrieval alone decided the flags
         self.cols: dict[str, np.ndarray] = {}
+        self._codes = taxonomy.codes
 
     def col(self, name: str) -> np.ndarray:
         import numpy as np
@@ -102,6 +106,50 @@ class Batch:
 
     def live(self) -> list[int]:
         return [int(i) for i in self.alive.nonzero()[0]]
+
+    def outputs(self) -> list[RecordOutput]:
+        """What the pipeline said about each record, once every stage has run."""
+        codes = self._codes
+        return [
+            RecordOutput(
+                id=r.id, code=codes[int(self.chosen[i])] if self.chosen[i] >= 0 else None,
+                flagged=bool(self.flagged[i]), flag=float(self.flag[i]),
+                candidates=tuple(codes[c] for c in self.candidates[i]),
+                scores=tuple(float(x) for x in self.cand_sims[i]),
+                rationale=self.rationale[i] or self._retrieval_rationale(i),
+            )
+            for i, r in enumerate(self.records)
+        ]
+
+    def _retrieval_rationale(self, i: int) -> str:
+        """Why retrieval alone flagged a record or not (written only when asked for)."""
+        if self.margin_scale is None or not self.alive[i]:
+            return ""
+        chosen, declared = int(self.chosen[i]), int(self.declared[i])
+        if chosen < 0:
+            return "retrieval found no candidate"
+        top = f"nearest subheading {self._codes[chosen]} ({self.cand_sims[i][0]:.3f})"
+        if chosen == declared:
+            return f"{top} is the declared code"
+        if declared < 0:
+            return f"{top}; the declared code {self.records[i].declared} is not in the taxonomy"
+        return (f"{top} vs declared {self._codes[declared]} ({float(self.declared_sim[i]):.3f}), "
+                f"margin scale {self.margin_scale:g}")
+
+
+@dataclass(frozen=True)
+class RecordOutput:
+    """One record's result: the proposed code, the candidates retrieval offered (best first, with
+    their scores), whether the declared code is flagged and why. The per-stage fates are the
+    batch's ``stages.<name>.*`` columns."""
+
+    id: str
+    code: str | None
+    flagged: bool
+    flag: float
+    candidates: tuple[str, ...]
+    scores: tuple[float, ...]
+    rationale: str
 
 
 def account_calls(
@@ -117,7 +165,7 @@ def account_calls(
     for i, c in zip(idx, done, strict=True):
         used_in = 0 if c.cached else c.input_tokens
         used_out = 0 if c.cached else c.output_tokens
-        usd = cost_usd(ctx.prices, model, used_in, used_out)
+        usd = cost_usd(ctx.prices, model, used_in, used_out) * c.price_factor
         lat[i] = c.latency_ms
         tin[i] = used_in
         tout[i] = used_out
@@ -149,18 +197,16 @@ def text_calls(ctx: Context, batch: Batch, stage: str, cfg: Any) -> tuple[list[i
 
 def account_local(batch: Batch, stage: str, idx: Sequence[int], seconds: float) -> None:
     """A batched local step: its time shared evenly, no tokens, no cost."""
+    import numpy as np
+
     if not idx:
         return
-    per = seconds * 1000.0 / len(idx)
+    ix = np.asarray(idx)
     lat = batch.col(f"stages.{stage}.latency_ms")
-    tin = batch.col(f"stages.{stage}.input_tokens")
-    tout = batch.col(f"stages.{stage}.output_tokens")
-    cost = batch.col(f"stages.{stage}.cost_usd")
-    for i in idx:
-        lat[i] = (0.0 if lat[i] != lat[i] else lat[i]) + per
-        tin[i] = 0.0 if tin[i] != tin[i] else tin[i]
-        tout[i] = 0.0 if tout[i] != tout[i] else tout[i]
-        cost[i] = 0.0 if cost[i] != cost[i] else cost[i]
+    lat[ix] = np.nan_to_num(lat[ix], nan=0.0) + seconds * 1000.0 / len(idx)
+    for field_name in ("input_tokens", "output_tokens", "cost_usd"):
+        arr = batch.col(f"stages.{stage}.{field_name}")
+        arr[ix] = np.nan_to_num(arr[ix], nan=0.0)
 
 
 class Timer:

@@ -13,34 +13,32 @@ NAME = "decide"
 
 
 def run(ctx: Context, batch: Batch) -> None:
+    import numpy as np
+
     cfg = ctx.config.decide
-    use_rerank = ctx.config.rerank.enabled
     idx = batch.live()
     totals = ctx.total(NAME)
     timer = Timer()
-    passed = batch.col(f"stages.{NAME}.passed")
-    ok = batch.col(f"stages.{NAME}.ok")
-    for i in idx:
-        d = int(batch.declared[i])
-        if use_rerank:
-            chosen = int(batch.chosen[i])
-            flag = float(batch.confidence[i]) if chosen >= 0 and chosen != d else 0.0
-        else:
-            cands = batch.candidates[i]
-            chosen = cands[0] if cands else -1
-            batch.chosen[i] = chosen
-            if chosen < 0 or chosen == d:
-                flag = 0.0
-            elif d < 0:  # a declared code that is not in the taxonomy at all
-                flag = 1.0
-            else:
-                margin = batch.cand_sims[i][0] - float(batch.declared_sim[i])
-                flag = min(1.0, max(0.0, margin / cfg.margin_scale))
-        batch.flag[i] = flag
-        batch.flagged[i] = flag > 0.0 and flag >= cfg.threshold
-        wrong = batch.records[i].wrong
-        passed[i] = 1.0
-        ok[i] = 1.0 if bool(batch.flagged[i]) == wrong else 0.0
+    ix = np.asarray(idx, dtype=np.int64)
+    declared = batch.declared[ix]
+    if ctx.config.rerank.enabled:
+        chosen = batch.chosen[ix]
+        flag = np.where((chosen >= 0) & (chosen != declared), batch.confidence[ix], 0.0)
+    else:
+        chosen = np.array([batch.candidates[i][0] if batch.candidates[i] else -1 for i in idx],
+                          dtype=np.int64)
+        best = np.array([batch.cand_sims[i][0] if batch.cand_sims[i] else np.nan for i in idx])
+        batch.chosen[ix] = chosen
+        batch.margin_scale = cfg.margin_scale
+        with np.errstate(invalid="ignore"):
+            margin = np.clip((best - batch.declared_sim[ix]) / cfg.margin_scale, 0.0, 1.0)
+        # no candidate or the declared code on top: 0; a declared code not in the taxonomy: 1
+        flag = np.where((chosen < 0) | (chosen == declared), 0.0,
+                        np.where(declared < 0, 1.0, np.nan_to_num(margin, nan=0.0)))
+    batch.flag[ix] = flag
+    batch.flagged[ix] = (flag > 0.0) & (flag >= cfg.threshold)
+    batch.col(f"stages.{NAME}.passed")[ix] = 1.0
+    batch.col(f"stages.{NAME}.ok")[ix] = (batch.flagged[ix] == batch.wrong[ix]).astype(float)
     account_local(batch, NAME, idx, timer.elapsed())
     totals.wall_s += timer.elapsed()
     totals.records_in += len(idx)

@@ -29,6 +29,8 @@ def run(ctx: Context, batch: Batch) -> None:
         ok[i] = 1.0 if keep else 0.0
         if not keep:
             batch.alive[i] = False
+            batch.rationale[i] = (f"filtered out: usefulness {usefulness:.2f} < threshold "
+                                  f"{cfg.threshold:g}")
     totals.wall_s += timer.elapsed()
     totals.records_in += len(idx)
     totals.records_out += int(sum(1 for i in idx if batch.alive[i]))

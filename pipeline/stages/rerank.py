@@ -6,9 +6,12 @@ the declared code's chapter instead: no retrieval, long prompts, a costly model.
 
 from __future__ import annotations
 
+import functools
+
 from ..prompts import CLASSIFY, PROMPTS
 from ..providers import Request
 from ..providers.base import parse_json_object
+from ..taxonomy import Taxonomy
 from . import Batch, Context, Timer, account_calls
 
 NAME = "rerank"
@@ -36,24 +39,13 @@ def run(ctx: Context, batch: Batch) -> None:
             if d >= 0 and d not in cands:
                 cands.append(d)
         lists.append(cands)
-        shown = []
-        for c in cands:
-            line = f"{tax.codes[c]}: {tax.descriptions[c]}"
-            if context:
-                line += f" [{tax.heading_text.get(tax.headings[c], '')}]"
-            shown.append(line)
+        shown, listed = _listing(tax, tuple(cands), context)
         text = prompt.template.format(
-            text=batch.texts[i], declared=batch.records[i].declared, candidates="\n".join(shown),
+            text=batch.texts[i], declared=batch.records[i].declared, candidates=shown,
             chapter=tax.chapters[d] if d >= 0 else "",
         )
-        data = {
-            "text": batch.texts[i], "declared": batch.records[i].declared, **prompt.sim,
-            "candidates": [
-                {"code": tax.codes[c], "description": tax.descriptions[c],
-                 "heading": tax.heading_text.get(tax.headings[c], "")}
-                for c in cands
-            ],
-        }
+        data = {"text": batch.texts[i], "declared": batch.records[i].declared, **prompt.sim,
+                "candidates": listed}
         requests.append(Request("classify" if chapter_mode else NAME, model, prompt.system, text,
                                 max_tokens=cfg.max_tokens, temperature=cfg.temperature, data=data))
     done = ctx.provider.complete(requests, ctx.cancel)
@@ -64,6 +56,8 @@ def run(ctx: Context, batch: Batch) -> None:
         parsed = parse_json_object(answer.text)
         code = parsed.get("code") if parsed else None
         conf = parsed.get("confidence") if parsed else None
+        why = parsed.get("rationale") if parsed else None
+        batch.rationale[i] = why.strip()[:300] if isinstance(why, str) else ""
         pos = tax.position.get(code) if isinstance(code, str) else None
         if pos is None or pos not in cands or not isinstance(conf, (int, float)):
             ctx.parse_errors += 1
@@ -77,3 +71,17 @@ def run(ctx: Context, batch: Batch) -> None:
     totals.wall_s += timer.elapsed()
     totals.records_in += len(idx)
     totals.records_out += len(idx)
+
+
+@functools.lru_cache(maxsize=4096)
+def _listing(tax: Taxonomy, cands: tuple[int, ...],
+             context: bool) -> tuple[str, list[dict[str, str]]]:
+    """The candidates as the prompt shows them, and as the offline provider reads them (the
+    same chapter's listing recurs for every record of that chapter: built once)."""
+    lines = []
+    listed = []
+    for c in cands:
+        heading = tax.heading_text.get(tax.headings[c], "")
+        lines.append(f"{tax.codes[c]}: {tax.descriptions[c]}" + (f" [{heading}]" if context else ""))
+        listed.append({"code": tax.codes[c], "description": tax.descriptions[c], "heading": heading})
+    return "\n".join(lines), listed

@@ -1,18 +1,21 @@
-"""Retrieve: embed the description, search the taxonomy (usearch), optionally blend in BM25.
+"""Retrieve: embed the description, search the taxonomy, optionally blend in BM25.
 
 ``hybrid_weight`` w scores a candidate ``(1 - w) * dense + w * bm25 / max_bm25`` over the union
-of the dense and the lexical shortlists; ``top_k`` candidates go on. The index is built once per
-(taxonomy, embedder, index knobs) and reused by every run in the process.
+of the dense and the lexical shortlists; ``top_k`` candidates go on. The taxonomy's vectors, the
+HNSW graph (``search = "hnsw"``) and the BM25 postings are built once per key and kept in the user
+cache (:mod:`pipeline.cache`); within a process the assembled retriever is reused as well.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..embed import HashedEmbedder
-from ..index import VectorIndex
+from ..cache import Cached, cached
+from ..embed import Embedder, HashedEmbedder
+from ..index import ExactIndex, VectorIndex
 from ..lexical import BM25
 from . import Batch, Context, Timer, account_local
 
@@ -28,33 +31,97 @@ _CACHE: dict[tuple[Any, ...], Retriever] = {}
 _LOCK = threading.Lock()
 
 
-class Retriever:
-    def __init__(self, taxonomy: Taxonomy, cfg: RetrieveSection,
-                 provider: BaseProvider | None = None) -> None:
+def make_embedder(taxonomy: Taxonomy, cfg: RetrieveSection) -> Embedder | None:
+    """The local embedder the config names (None for OpenAI's, which goes through the provider)."""
+    if cfg.embedder == "wordllama":
+        from ..embed import wordllama
+
+        return wordllama(cfg.dims)
+    if cfg.embedder == "hashed":
+        return HashedEmbedder(cfg.dims, taxonomy.vocabulary, len(taxonomy),
+                              ngram_weight=cfg.ngram_weight)
+    return None
+
+
+def _save_array(value: np.ndarray, path: Path) -> None:
+    import numpy as np
+
+    with path.open("wb") as fh:
+        np.save(fh, np.ascontiguousarray(value, dtype=np.float32))
+
+
+def _load_array(rows: int, dims: int) -> Any:
+    def load(path: Path) -> np.ndarray:
         import numpy as np
 
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        if arr.shape != (rows, dims) or arr.dtype != np.float32:
+            raise ValueError(f"{path}: shape {arr.shape} {arr.dtype}, expected ({rows}, {dims})")
+        return arr
+
+    return load
+
+
+class Retriever:
+    """The taxonomy's vectors and search index (and BM25 when hybrid), with where each came from:
+    ``timing`` holds the seconds and cache status of every part, for the run's timing."""
+
+    def __init__(self, taxonomy: Taxonomy, cfg: RetrieveSection,
+                 provider: BaseProvider | None = None) -> None:
+        start = time.perf_counter()
         self.taxonomy = taxonomy
         self.cfg = cfg
         self.provider = provider
-        start = time.perf_counter()
-        docs = [taxonomy.full_text(i) for i in range(len(taxonomy))]
         self.build_tokens = 0
-        if cfg.embedder == "openai":
-            self.embedder = None
-            vectors, self.build_tokens = self._openai(docs)
+        self.embedder = make_embedder(taxonomy, cfg)
+        identity = (self.embedder.identity() if self.embedder is not None
+                    else f"openai-{cfg.embedding_model}")
+        self.embedder_load_s = time.perf_counter() - start
+        rows, dims = len(taxonomy), cfg.dims
+        base = {"taxonomy": taxonomy.digest, "embedder": identity, "dims": dims}
+        parts: dict[str, Cached[Any]] = {}
+        parts["vectors"] = cached("vectors", base, ".npy", self._embed_taxonomy, _save_array,
+                                  _load_array(rows, dims))
+        self.vectors = parts["vectors"].value
+        if cfg.search == "hnsw":
+            hnsw = {**base, "metric": cfg.metric, "connectivity": cfg.connectivity,
+                    "expansion_add": 128}
+            parts["hnsw"] = cached(
+                "hnsw", hnsw, ".usearch",
+                lambda: VectorIndex(self.vectors, metric=cfg.metric,
+                                    connectivity=cfg.connectivity,
+                                    expansion_search=cfg.expansion_search),
+                lambda index, path: index.save(path),
+                lambda path: VectorIndex.restore(path, self.vectors, cfg.metric,
+                                                 cfg.expansion_search))
+            self.index: VectorIndex | ExactIndex = parts["hnsw"].value
         else:
-            self.embedder = HashedEmbedder(
-                cfg.dims, taxonomy.vocabulary, len(taxonomy), ngram_weight=cfg.ngram_weight
-            )
-            vectors = self.embedder.embed(docs)
-        self.embed_s = time.perf_counter() - start
-        self.index = VectorIndex(
-            vectors, metric=cfg.metric, connectivity=cfg.connectivity,
-            expansion_search=cfg.expansion_search,
-        )
-        self.vectors = np.asarray(vectors, dtype=np.float32)
-        self.bm25 = BM25(docs) if cfg.hybrid_weight > 0 else None
+            self.index = ExactIndex(self.vectors, metric=cfg.metric)
+        self.bm25: BM25 | None = None
+        if cfg.hybrid_weight > 0:
+            parts["bm25"] = cached("bm25", {"taxonomy": taxonomy.digest, "k1": 1.2, "b": 0.75},
+                                   ".npz", lambda: BM25.build(self._docs()),
+                                   lambda bm, path: bm.save(path), BM25.load)
+            self.bm25 = parts["bm25"].value
+        self.parts = parts
         self.build_s = time.perf_counter() - start
+
+    def timing(self) -> dict[str, Any]:
+        """Seconds and cache status of each part (hit = read from disk, built, rebuilt, ...)."""
+        out: dict[str, Any] = {"index_embedder_load_s": self.embedder_load_s}
+        for name, part in self.parts.items():
+            out[f"index_{name}_s"] = part.seconds
+            out[f"index_{name}_cache"] = part.status
+        return out
+
+    def _docs(self) -> list[str]:
+        return [self.taxonomy.full_text(i) for i in range(len(self.taxonomy))]
+
+    def _embed_taxonomy(self) -> np.ndarray:
+        if self.embedder is not None:
+            return self.embedder.embed(self._docs())
+        vectors, self.build_tokens = self._openai(self._docs())
+        return vectors
 
     def _openai(self, texts: list[str]) -> tuple[np.ndarray, int]:
         import numpy as np
@@ -65,7 +132,7 @@ class Retriever:
 
             raise LedgerError(
                 "retrieve.embedder = \"openai\" needs --provider openai (or use embedder = "
-                "\"hashed\", the offline default)"
+                "\"wordllama\", the offline default)"
             )
         vectors, used = embed(texts, self.cfg.embedding_model, self.cfg.dims)
         arr = np.asarray(vectors, dtype=np.float32)
@@ -78,15 +145,18 @@ class Retriever:
         return self.embedder.embed(texts), 0
 
     def dense_sim(self, q: np.ndarray, cands: np.ndarray) -> np.ndarray:
+        """Similarity of each query row to its candidate row (``cands``: one per query row, or
+        several for one query)."""
         import numpy as np
 
-        v = self.vectors[cands]
+        v = np.asarray(self.vectors[cands], dtype=np.float32)
         if self.cfg.metric == "l2sq":
-            return -np.sum((v - q[None, :]) ** 2, axis=1)
+            return -np.sum((v - q) ** 2, axis=-1)
+        dots = np.sum(v * q, axis=-1)
         if self.cfg.metric == "cos":
-            norms = np.linalg.norm(v, axis=1) * max(float(np.linalg.norm(q)), 1e-12)
-            return (v @ q) / np.maximum(norms, 1e-12)
-        return v @ q
+            norms = np.linalg.norm(v, axis=-1) * np.maximum(np.linalg.norm(q, axis=-1), 1e-12)
+            return dots / np.maximum(norms, 1e-12)
+        return dots
 
     def search(self, texts: list[str], declared: np.ndarray) -> tuple[
         list[list[int]], list[list[float]], np.ndarray, int
@@ -97,57 +167,85 @@ class Retriever:
         k = self.cfg.top_k
         w = self.cfg.hybrid_weight
         queries, used = self.embed(texts)
-        wide = k if w == 0 else max(3 * k, 30)
-        keys, sims = self.index.search(queries, wide)
-        out_c: list[list[int]] = []
-        out_s: list[list[float]] = []
         decl = np.full(len(texts), np.nan)
-        for r in range(len(texts)):
-            row_keys = keys[r][keys[r] >= 0]
-            q = queries[r]
-            if w == 0:
-                cands = [int(x) for x in row_keys[:k]]
-                scores = [float(x) for x in sims[r][: len(cands)]]
-                d = int(declared[r])
-                if d >= 0:
-                    decl[r] = float(self.dense_sim(q, np.array([d]))[0])
-                out_c.append(cands)
-                out_s.append(scores)
-                continue
-            assert self.bm25 is not None
-            lex = self.bm25.scores(texts[r])
-            top_lex = float(lex.max()) if lex.size else 0.0
-            lex_short = np.argpartition(-lex, wide - 1)[:wide] if lex.size > wide else np.arange(lex.size)
-            union = np.unique(np.concatenate([row_keys, lex_short]))
-            d = int(declared[r])
-            pool = union if d < 0 else np.unique(np.append(union, d))
-            dense = self.dense_sim(q, pool)
-            lexn = lex[pool] / top_lex if top_lex > 0 else np.zeros(len(pool))
-            hybrid = (1 - w) * dense + w * lexn
-            order = np.argsort(-hybrid, kind="stable")
-            chosen = [int(pool[j]) for j in order if int(pool[j]) in set(union.tolist())][:k]
-            score_of = dict(zip(pool.tolist(), hybrid.tolist(), strict=True))
-            out_c.append(chosen)
-            out_s.append([float(score_of[c]) for c in chosen])
-            if d >= 0:
-                decl[r] = float(score_of[d])
+        if w == 0:
+            keys, sims = self.index.search(queries, k)
+            known = declared >= 0
+            if known.any():
+                decl[known] = self.dense_sim(queries[known], declared[known])
+            valid = keys >= 0
+            out_c = [row[ok].tolist() for row, ok in zip(keys, valid, strict=True)]
+            out_s = [row[ok].tolist() for row, ok in zip(sims, valid, strict=True)]
+            return out_c, out_s, decl, used
+        out_c, out_s = [], []
+        wide = min(max(3 * k, 30), len(self.vectors))
+        for lo in range(0, len(texts), 256):
+            c, sc, dec = self._hybrid(texts[lo:lo + 256], queries[lo:lo + 256],
+                                      declared[lo:lo + 256], wide)
+            out_c += c
+            out_s += sc
+            decl[lo:lo + 256] = dec
         return out_c, out_s, decl, used
+
+    def _hybrid(self, texts: list[str], q: np.ndarray, declared: np.ndarray,
+                wide: int) -> tuple[list[list[int]], list[list[float]], np.ndarray]:
+        """Hybrid scores over the union of the dense and the lexical (BM25 > 0) shortlists."""
+        import numpy as np
+
+        assert self.bm25 is not None
+        w, n, k = self.cfg.hybrid_weight, len(self.vectors), min(self.cfg.top_k, len(self.vectors))
+        if isinstance(self.index, VectorIndex):  # the graph's shortlist; the scores are exact
+            dense = ExactIndex(self.vectors, self.cfg.metric).similarity(q)
+            dense_keys = self.index.search(q, wide)[0]
+        else:
+            dense = self.index.similarity(q)
+            dense_keys = np.argpartition(dense, n - wide, axis=1)[:, n - wide:]
+        m = len(texts)
+        lex = self.bm25.score_matrix(texts)
+        top = lex.max(axis=1, keepdims=True)
+        hybrid = (1 - w) * dense + w * lex / np.where(top > 0, top, 1.0)
+        # The pool: the dense shortlist and the BM25 shortlist (positive scores only), -1 = none.
+        # (Selection works on these few columns: argpartition over whole rows full of tied
+        # zeros is several times slower.)
+        pool = np.full((m, 2 * wide), -1, dtype=np.int64)
+        pool[:, :wide] = dense_keys[:, :wide]
+        for r in range(m):
+            hit = np.flatnonzero(lex[r])
+            if len(hit) > wide:  # the best `wide`; among equal scores, the first subheadings
+                vals = lex[r, hit]
+                cut = np.partition(vals, len(hit) - wide)[len(hit) - wide]
+                above = hit[vals > cut]
+                hit = np.concatenate([above, hit[vals == cut][: wide - len(above)]])
+            pool[r, wide:wide + len(hit)] = hit
+        pool.sort(axis=1)
+        dup = np.zeros(pool.shape, dtype=bool)
+        dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
+        rows = np.arange(m)[:, None]
+        scores = np.where((pool >= 0) & ~dup, hybrid[rows, np.maximum(pool, 0)], -np.inf)
+        order = np.lexsort((pool, -scores), axis=1)[:, :k]
+        part = np.take_along_axis(pool, order, axis=1)
+        scores = np.take_along_axis(scores, order, axis=1)
+        ok = np.isfinite(scores)
+        decl = np.full(m, np.nan)
+        known = declared >= 0
+        decl[known] = hybrid[np.nonzero(known)[0], declared[known]]
+        return ([row[v].tolist() for row, v in zip(part, ok, strict=True)],
+                [row[v].astype(float).tolist() for row, v in zip(scores, ok, strict=True)], decl)
 
 
 def retriever_for(taxonomy: Taxonomy, cfg: RetrieveSection,
                   provider: BaseProvider | None = None) -> tuple[Retriever, bool]:
-    """The shared retriever for these knobs, and whether it was built now (False = reused)."""
+    """The shared retriever for these knobs, and whether it was assembled now (False = reused
+    from earlier in this process)."""
     key = (id(taxonomy), taxonomy.digest, cfg.embedder, cfg.embedding_model, cfg.dims,
-           cfg.ngram_weight, cfg.metric, cfg.connectivity, cfg.expansion_search,
-           cfg.hybrid_weight > 0, cfg.top_k, cfg.hybrid_weight)
-    index_key = key[:10]
+           cfg.ngram_weight, cfg.metric, cfg.search, cfg.connectivity, cfg.expansion_search,
+           cfg.hybrid_weight > 0)
     with _LOCK:
-        found = _CACHE.get(index_key)
-        if found is not None and (cfg.hybrid_weight == 0 or found.bm25 is not None):
+        found = _CACHE.get(key)
+        if found is not None:
             found.cfg = cfg
             return found, False
-        built = Retriever(taxonomy, cfg, provider)
-        _CACHE[index_key] = built
+        built = _CACHE[key] = Retriever(taxonomy, cfg, provider)
         return built, True
 
 
@@ -161,17 +259,15 @@ def run(ctx: Context, batch: Batch) -> None:
     if idx:
         texts = [batch.texts[i] for i in idx]
         cands, sims, decl, used = ctx.retriever.search(texts, batch.declared[idx])
-        passed = batch.col(f"stages.{NAME}.passed")
-        ok = batch.col(f"stages.{NAME}.ok")
-        top = batch.col("scores.retrieval_sim")
+        ix = np.asarray(idx)
         for j, i in enumerate(idx):
             batch.candidates[i] = cands[j]
             batch.cand_sims[i] = sims[j]
-            batch.declared_sim[i] = decl[j]
-            passed[i] = 1.0
-            ok[i] = 1.0 if int(batch.truth[i]) in cands[j] else 0.0
-            if sims[j]:
-                top[i] = sims[j][0]
+        batch.declared_sim[ix] = decl
+        batch.col(f"stages.{NAME}.passed")[ix] = 1.0
+        truth = batch.truth[ix].tolist()
+        batch.col(f"stages.{NAME}.ok")[ix] = [float(t in c) for t, c in zip(truth, cands, strict=True)]
+        batch.col("scores.retrieval_sim")[ix] = [s[0] if s else np.nan for s in sims]
         account_local(batch, NAME, idx, timer.elapsed())
         if used:
             from ..prices import cost_usd
@@ -186,7 +282,6 @@ def run(ctx: Context, batch: Batch) -> None:
             totals.input_tokens += used
             totals.cost_usd += cost_usd(ctx.prices, model, used, 0)
             totals.calls += 1
-        del np
     totals.wall_s += timer.elapsed()
     totals.records_in += len(idx)
     totals.records_out += len(idx)

@@ -168,8 +168,8 @@ def test_expect_head_catches_an_older_copy(db: Path, tmp_path: Path) -> None:
     head = json.loads(_invoke("verify", "--db", str(db), "--json")[1])
     spec = f"{head['head_id']}:{head['head_hash']}"
     assert _invoke("verify", "--db", str(db), "--expect-head", spec)[0] == 0
-    code, _, err = _invoke("verify", "--db", str(old), "--expect-head", spec)
-    assert code == 1 and "older copy" in err
+    code, out, err = _invoke("verify", "--db", str(old), "--expect-head", spec)
+    assert code == 1 and "older copy" in out and "verification failed at the expected head" in err
 
 
 def test_db_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,20 @@ def test_demo_runs_every_config_then_lists_compares_and_verifies(tmp_path: Path)
         assert all(r.status == "ok" and r.sample_size == 80 for r in runs)
         assert led.verify().ok
     out = proc.stdout
-    assert "VERDICT:" in out and f"ledger compare {runs[0].id} {runs[-1].id}" in out
+    # the baseline against the best F1 (not simply the last config)
+    best = max(runs[1:], key=lambda r: (r.f1, r.id))
+    assert "VERDICT:" in out and f"ledger compare {runs[0].id} {best.id} " in out
+    # a PROMOTE under a below-majority warning says why both hold
+    if "VERDICT: PROMOTE" in out and "does not beat always answering" in out:
+        assert "why both: accuracy counts every record" in out
     assert f"chain head:      {runs[-1].id}:{runs[-1].hash}" in out
     assert "Traceback" not in proc.stderr
+
+
+def test_why_both_is_said_only_when_promote_meets_the_majority_warning() -> None:
+    from ledger.cli.demo import _why_both
+
+    below = {"kind": "below_majority_baseline"}
+    assert _why_both({"flags": [below], "verdict": {"decision": "PROMOTE"}, "positive_label": "wrong"})
+    assert _why_both({"flags": [below], "verdict": {"decision": "REVIEW"}}) is None
+    assert _why_both({"flags": [], "verdict": {"decision": "PROMOTE"}}) is None

@@ -29,7 +29,7 @@ def test_credentials_are_redacted_before_anything_is_stored(tmp_path: Path, monk
         assert run.params["split.sort_key"] == "chapter"  # a bare *_key is not a credential
         assert run.params["provider.name"] == "openai"
         assert CANARY not in run.notes and CANARY not in (run.error or "")
-        assert "credential value(s) replaced" in run.caveats
+        assert "credential(s) replaced" in run.caveats
         assert led.records(run.id).ids[1] == "leak-[REDACTED]"
         assert led.prompt_text(run.prompts["p"]) == "Authorization: Bearer [REDACTED]"
         assert led.verify().ok

@@ -23,7 +23,7 @@ def test_document_round_trip_keeps_everything_that_is_not_derived(ledger: Ledger
     path.write_text(json.dumps(docs))
     with Ledger(tmp_path / "copy.db", create=True) as copy:
         for where, doc in read_documents(path):
-            copy.append(to_run_input(doc, where, lambda uid: None))
+            copy.append(to_run_input(doc, where))
         for original in (first, second):
             again = copy.get(original.id)
             for field in ("uid", "experiment", "hypothesis", "notes", "caveats", "params", "params_diff",

@@ -6,10 +6,9 @@ import struct
 import zlib
 from pathlib import Path
 
-import pytest
-
 from ledger.export import export
-from ledger.export.screenshot import find_chromium, screenshot
+from ledger.export.screenshot import screenshot
+from tests.conftest import need_program
 from tests.ledger.export_example import build_example_ledger
 
 
@@ -56,27 +55,53 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, rows
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (apt-get install chromium); "
-                    "the browser rendering check needs it")
+def colour_near(colours: set[bytes], hex_colour: str, tolerance: int = 14) -> bool:
+    want = bytes.fromhex(hex_colour.lstrip("#"))
+    return any(all(abs(c[i] - want[i]) < tolerance for i in range(3)) for c in colours)
+
+
+def sample(rows: list[bytes], width: int, top: int, bottom: int) -> set[bytes]:
+    bpp = len(rows[0]) // width
+    return {row[x:x + 3] for row in rows[top:bottom:2] for x in range(0, len(row), bpp * 2)}
+
+
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    need_program("chromium", "chromium-browser", "google-chrome", install="apt-get install chromium")
     with build_example_ledger(tmp_path / "example.db", n=150) as led:
         html = export(led, "html", tmp_path / "report.html")
     png = screenshot(html, tmp_path / "report.png", width=1000, height=1400)
     width, height, rows = png_pixels(png.read_bytes())
     assert (width, height) == (1000, 1400)
-    bpp = len(rows[0]) // width
-    colours: set[bytes] = set()
-    non_white = 0
-    for row in rows[::4]:
-        for x in range(0, len(row), bpp * 2):
-            px = row[x:x + 3]
-            colours.add(px)
-            if px != b"\xff\xff\xff":
-                non_white += 1
-    sampled = len(rows[::4]) * ((len(rows[0]) + bpp * 2 - 1) // (bpp * 2))
-    # text, cards, table rules and three coloured chart lines: many colours, a fair share of ink
+    colours = sample(rows, width, 0, height)
+    non_white = sum(1 for row in rows[::4] for x in range(0, len(row), (len(row) // width) * 2)
+                    if row[x:x + 3] != b"\xff\xff\xff")
+    sampled = len(rows[::4]) * ((len(rows[0]) + (len(rows[0]) // width) * 2 - 1) // ((len(rows[0]) // width) * 2))
+    # text, cards, table rules and coloured chart marks: many colours, a fair share of ink
     assert len(colours) > 50, len(colours)
     assert 0.02 < non_white / sampled < 0.9, non_white / sampled
-    # the chart colours are drawn (F1 line blue #1f5fa8, cost line green #2f7d4f)
-    assert any(abs(c[0] - 0x1F) < 12 and abs(c[1] - 0x5F) < 12 and abs(c[2] - 0xA8) < 12 for c in colours)
-    assert any(abs(c[0] - 0x2F) < 12 and abs(c[1] - 0x7D) < 12 and abs(c[2] - 0x4F) < 12 for c in colours)
+
+
+def test_the_example_report_in_chromium_puts_the_decision_first_and_draws_the_variants(tmp_path: Path) -> None:
+    """The report of ledger.db.example as a stakeholder sees it (docs/report.png is this page,
+    written by `python -m ledger.export.screenshot ledger.db.example docs/report.png`)."""
+    import shutil
+
+    from ledger import Ledger
+
+    need_program("chromium", "chromium-browser", "google-chrome", install="apt-get install chromium")
+    root = Path(__file__).resolve().parents[2]
+    db = tmp_path / "example.db"
+    shutil.copyfile(root / "ledger.db.example", db)
+    with Ledger(db) as led:
+        html = export(led, "html", tmp_path / "report.html")
+    png = screenshot(html, tmp_path / "report.png", width=1280, height=2400)
+    width, _, rows = png_pixels(png.read_bytes())
+    # the recommendation box (accent border, pale blue fill #f3f7fc) is in the first screenful
+    top = sample(rows, width, 0, 420)
+    assert colour_near(top, "#1f5fa8") and colour_near(top, "#f3f7fc", 4)
+    assert colour_near(top, "#dcefe3", 6)  # the "holding" badge
+    assert not colour_near(top, "#f7dedc", 4)  # no "tripped" badge: nothing tripped the decision
+    # further down: the F1, cost and time charts by variant, each in its colour
+    below = sample(rows, width, 420, len(rows))
+    for colour in ("#1f5fa8", "#2f7d4f", "#7b4ea3"):
+        assert colour_near(below, colour), colour

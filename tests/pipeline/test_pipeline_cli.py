@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 from ledger import Ledger
 from ledger.cli import app
 
+from .fake_llm_server import FakeLLM
+
 ROOT = Path(__file__).resolve().parents[2]
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 
@@ -53,9 +55,7 @@ def test_missing_key_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env["LEDGER_CACHE_DIR"] = "/nonexistent-cache-dir"
-    return env
+    return {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare not available")
@@ -76,45 +76,87 @@ def test_baseline_with_the_network_cut(tmp_path: Path) -> None:
         assert run.status == "ok" and run.record_count == 500 and led.verify().ok
 
 
-def test_ctrl_c_records_a_cancelled_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_records_a_cancelled_run(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    """Ctrl-C and SIGTERM stop a run the same way: a cancelled run with the finished chunks.
+
+    Deterministic: the run calls a fake API that answers the first 40 calls and holds every later
+    one, so the run cannot finish; the signal is sent once the server holds a call (two chunks of
+    20 done, the third in flight), and the held calls are released only once the command has
+    said that it is cancelling."""
     db = tmp_path / "c.db"
-    cfg = tmp_path / "slow.toml"
-    cfg.write_text((ROOT / "configs/05_tuned_filter.toml").read_text()
-                   .replace("[run]\n", "[run]\nchunk = 50\n", 1))
-    env = _env() | {"LEDGER_PROGRESS": "1"}
-    proc = subprocess.Popen(
-        [LEDGER, "run", str(cfg), "--hypothesis", "interrupted", "--sample", "20000",
-         "--db", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
-    )
-    assert proc.stderr is not None
-    buf = b""
-    deadline = time.monotonic() + 120
-    while b"decide" not in buf and time.monotonic() < deadline:  # the first chunk is through
-        chunk = os.read(proc.stderr.fileno(), 4096)
-        if not chunk:
-            break
-        buf += chunk
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, (buf + err).decode()[-500:]
-    assert b"cancelled" in err
+    cfg = tmp_path / "held.toml"
+    with FakeLLM() as server:
+        server.hold_after = 40
+        cfg.write_text(
+            "[run]\nchunk = 20\n[provider]\nname = \"anthropic\"\n"
+            f"base_url = \"{server.url}\"\ncache = false\nconcurrency = 4\n"
+            "[retrieve]\nhybrid_weight = 0.0\n[rerank]\nenabled = true\n"
+        )
+        env = _env() | {"ANTHROPIC_API_KEY": "sk-test"}
+        proc = subprocess.Popen(
+            [LEDGER, "run", str(cfg), "--hypothesis", "interrupted", "--sample", "200",
+             "--db", str(db)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 120
+        while len(server.completions()) <= 40 and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run never reached the held call"
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        assert proc.stderr is not None
+        err = b""
+        while b"cancelling" not in err:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            assert chunk, err.decode()
+            err += chunk
+        server.release.set()
+        _, rest = proc.communicate(timeout=120)
+        err += rest
+    assert proc.returncode == code, err.decode()[-500:]
+    assert b"cancelled" in err and b"Traceback" not in err
     with Ledger(db) as led:
         [run] = led.runs()
-        assert run.status == "cancelled" and 0 < run.record_count < 20000
+        assert run.status == "cancelled" and run.record_count == 40
+        assert "after 40 of 200 records" in (run.error or "")
 
 
 def test_same_seed_same_predictions_across_processes(tmp_path: Path) -> None:
-    """Each process builds its own retrieval index: the build must not depend on thread timing
-    (a parallel HNSW build gave 79 vs 81 flagged records for the same seed and config)."""
+    """Each process builds its own HNSW graph (each with an empty cache): the build must not
+    depend on thread timing (a parallel HNSW build gave 79 vs 81 flagged records for the same
+    seed and config)."""
+    cfg = tmp_path / "hnsw.toml"
+    cfg.write_text((ROOT / "configs/04_reranker.toml").read_text()
+                   .replace("[retrieve]\n", "[retrieve]\nsearch = \"hnsw\"\n", 1))
     predictions = []
     for name in ("a", "b"):
         db = tmp_path / f"{name}.db"
-        proc = subprocess.run([LEDGER, "run", str(ROOT / "configs/04_reranker.toml"), "-H", "same",
-                               "--sample", "1500", "--seed", "3", "--db", str(db), "-q"],
-                              capture_output=True, text=True, timeout=300)
+        env = _env() | {"LEDGER_CACHE_DIR": str(tmp_path / f"cache-{name}")}
+        proc = subprocess.run([LEDGER, "run", str(cfg), "-H", "same", "--sample", "1500",
+                               "--seed", "3", "--db", str(db), "-q"],
+                              capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr
         with Ledger(db) as led:
+            run = led.get(1)
+            assert run.timing["stages"]["retrieve"]["index_hnsw_cache"] == "built"
             recs = led.records(1)
             predictions.append((recs.ids, recs.predictions, list(recs.numeric["scores.flag"])))
     assert predictions[0] == predictions[1]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["/bin/ls"], "not a TOML config"),
+    (["POP0"], "dataset.population is 0"),
+    ([str(ROOT / "configs/04_reranker.toml"), "--batch"], "--provider anthropic"),
+])
+def test_bad_runs_are_one_line_and_record_nothing(tmp_path: Path, args: list[str],
+                                                  message: str) -> None:
+    pop0 = tmp_path / "pop0.toml"
+    pop0.write_text("[dataset]\npopulation = 0\n")
+    args = [str(pop0) if a == "POP0" else a for a in args]
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(app, ["run", *args, "--sample", "5", "--db", str(db)])
+    assert result.exit_code != 0 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    with Ledger(db, create=True) as led:
+        assert led.runs() == []

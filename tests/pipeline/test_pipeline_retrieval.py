@@ -7,9 +7,9 @@ import collections
 import numpy as np
 import pytest
 
-from pipeline.data import WRONG_RATE, generate, sample
-from pipeline.embed import HashedEmbedder
-from pipeline.index import VectorIndex, exact_search, recall_at_k
+from pipeline.data import WRONG_RATE, generate, generate_record, sample
+from pipeline.embed import HashedEmbedder, WordLlamaEmbedder, wordllama_folder
+from pipeline.index import ExactIndex, VectorIndex, exact_search, recall_at_k
 from pipeline.lexical import BM25
 from pipeline.taxonomy import Taxonomy, hs_taxonomy
 
@@ -66,6 +66,20 @@ def test_metrics_agree_with_exact_on_random_vectors(metric: str) -> None:
     np.testing.assert_allclose(sims[:, 0], exact_sims[:, 0], rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("metric", ["cos", "ip", "l2sq"])
+@pytest.mark.parametrize("unit", [True, False])
+def test_exact_index_is_the_brute_force_reference(metric: str, unit: bool) -> None:
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(700, 24)).astype(np.float32)
+    if unit:
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = rng.normal(size=(600, 24)).astype(np.float32)  # more than one block of 512
+    keys, sims = ExactIndex(vectors, metric).search(queries, 7)
+    ref_keys, ref_sims = exact_search(vectors, queries, 7, metric)
+    np.testing.assert_array_equal(keys, ref_keys)
+    np.testing.assert_allclose(sims, ref_sims, rtol=1e-4, atol=1e-4)
+
+
 def test_exact_search_is_brute_force() -> None:
     rng = np.random.default_rng(2)
     v = rng.normal(size=(30, 4))
@@ -85,8 +99,77 @@ def test_embedder_is_deterministic_and_normalised(tax: Taxonomy) -> None:
     np.testing.assert_allclose(a[0], a[2], atol=1e-6)  # case and order do not matter
 
 
+def test_wordllama_embedder_equals_the_library_loaded_offline(
+    tax: Taxonomy, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    from wordllama import WordLlama
+
+    folder = wordllama_folder()
+    library = WordLlama.load(cache_dir=folder, disable_download=True)
+    texts = [tax.full_text(i) for i in range(0, len(tax), 37)] + ["smartphone", "HANDY 128GB"]
+    for dims in (256, 64):
+        ours = WordLlamaEmbedder(dims).embed(texts)
+        ref = np.asarray(library.embed(texts), dtype=np.float64)[:, :dims]
+        ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+        np.testing.assert_allclose(ours, ref, atol=2e-6)
+    empty = WordLlamaEmbedder().embed(["", "horses"])
+    assert not empty[0].any() and np.linalg.norm(empty[1]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_semantic_retrieval_matches_what_lexical_cannot(tax: Taxonomy) -> None:
+    """On generated declarations written in colloquial or brand names (most share no word with
+    their subheading), WordLlama finds the true subheading in its top 10 far more often than
+    hashed features; on the taxonomy's own words both do well."""
+    records = [r for r in generate(tax, 6000, seed=11).records
+               if r.style in ("colloquial", "brand", "taxonomy")]
+    truth = np.array([tax.position[r.truth] for r in records])
+    docs = [tax.full_text(i) for i in range(len(tax))]
+    found = {}
+    for name, emb in (("semantic", WordLlamaEmbedder(256)),
+                      ("hashed", HashedEmbedder(1024, tax.vocabulary, len(tax)))):
+        keys, _ = ExactIndex(emb.embed(docs)).search(emb.embed([r.text for r in records]), 10)
+        hit = (keys == truth[:, None]).any(axis=1)
+        found[name] = {style: hit[[r.style == style for r in records]].mean()
+                       for style in ("colloquial", "brand", "taxonomy")}
+    assert found["semantic"]["colloquial"] > found["hashed"]["colloquial"] + 0.15
+    assert found["semantic"]["brand"] > found["hashed"]["brand"]
+    assert min(found["semantic"]["taxonomy"], found["hashed"]["taxonomy"]) > 0.5
+
+
+def test_hybrid_retrieval_is_the_blend_it_promises(tax: Taxonomy) -> None:
+    """Against a plain per-record computation: BM25 over the taxonomy, cosine against every
+    subheading, the union of the dense top 30 and the positive-BM25 top 30, ranked by
+    0.5 * cosine + 0.5 * bm25 / max bm25."""
+    from pipeline.config import RetrieveSection
+    from pipeline.stages.retrieve import Retriever
+
+    r = Retriever(tax, RetrieveSection(hybrid_weight=0.5, top_k=10))
+    texts = [x.text for x in generate(tax, 300, seed=2).records[:60]] + ["zzzz qqqq"]
+    declared = np.array([tax.position[tax.codes[(7 * i) % len(tax)]] for i in range(len(texts))])
+    cands, scores, decl, _ = r.search(texts, declared)
+    bm = BM25.build([tax.full_text(i) for i in range(len(tax))])
+    vec = np.asarray(r.vectors, dtype=np.float64)
+    q = r.embedder.embed(texts).astype(np.float64)  # type: ignore[union-attr]
+    for i, text in enumerate(texts):
+        lex = bm.scores(text)
+        cos = vec @ q[i] / np.maximum(np.linalg.norm(vec, axis=1) * np.linalg.norm(q[i]), 1e-12)
+        blend = 0.5 * cos + 0.5 * (lex / lex.max() if lex.max() > 0 else lex)
+        dense_top = set(np.argsort(-cos, kind="stable")[:30].tolist())
+        lex_top = {j for j in np.argsort(-lex, kind="stable")[:30].tolist() if lex[j] > 0}
+        pool = sorted(dense_top | lex_top, key=lambda j: (-blend[j], j))[:10]
+        assert cands[i] == pool, text
+        np.testing.assert_allclose(scores[i], blend[pool], atol=1e-5)
+        assert decl[i] == pytest.approx(blend[declared[i]], abs=1e-5)
+
+
 def test_bm25_prefers_documents_with_rare_query_words() -> None:
-    bm = BM25(["live horses", "live asses", "frozen fish fillets", "live fish"])
+    bm = BM25.build(["live horses", "live asses", "frozen fish fillets", "live fish"])
     s = bm.scores("fish fillets")
     assert int(np.argmax(s)) == 2 and s[0] == 0
     assert bm.scores("zebra").sum() == 0
@@ -106,6 +189,7 @@ def test_generated_data_is_deterministic_and_shaped_as_promised(tax: Taxonomy) -
     top = chapters.most_common()
     assert top[0][1] > 10 * top[len(top) // 2][1]  # skewed across chapters
     assert np.mean([len(r.text.split()) for r in a.records]) < 6  # sparse
+    assert a.size == 4000 and len({r.id for r in a.records}) == 4000
     assert {r.truth for r in a.records} <= set(tax.codes)
 
 
@@ -114,3 +198,46 @@ def test_sample_is_seeded_and_without_replacement(tax: Taxonomy) -> None:
     s1, s2, s3 = sample(data, 100, 0), sample(data, 100, 0), sample(data, 100, 1)
     assert s1 == s2 and s1 != s3 and len({r.id for r in s1}) == 100
     assert sample(data, None, 0) == data.records
+
+
+def test_a_record_does_not_depend_on_the_population_size(tax: Taxonomy) -> None:
+    small = generate(tax, 2000, seed=9).records
+    large = generate(tax, 20_000, seed=9).take(range(2000))
+    assert small == large and [r.style for r in small] == [r.style for r in large]
+    assert small[1234] == generate_record(tax, 1234, seed=9) and small[5].id == "r00005"
+    assert generate(tax, 2000, seed=10).records != small
+
+
+def test_sampling_generates_only_the_records_drawn(tax: Taxonomy,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.data as data_mod
+
+    made: list[int] = []
+    real = data_mod.generate_record
+
+    def counting(tax_: Taxonomy, k: int, *args: object) -> object:
+        made.append(k)
+        return real(tax_, k, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(data_mod, "generate_record", counting)
+    picked = sample(generate(tax, 20_000, seed=9), 150, seed=4)
+    assert len(made) == 150 and sorted(made) == made
+    assert [r.id for r in picked] == [f"r{k:05d}" for k in made]
+
+
+def test_generated_text_often_shares_no_word_with_its_subheading(tax: Taxonomy) -> None:
+    """The difficulty the README states: colloquial, brand and foreign-language declarations
+    mostly share no content word with their subheading's text (its own or its heading's)."""
+    from pipeline.taxonomy import words
+
+    records = generate(tax, 5000, seed=3).records
+    styles = collections.Counter(r.style for r in records)
+    assert all(styles[s] > 100 for s in ("taxonomy", "colloquial", "brand", "foreign", "weak"))
+
+    def overlap(r: object) -> bool:
+        i = tax.position[r.truth]  # type: ignore[attr-defined]
+        return bool(set(words(r.text)) & set(words(tax.full_text(i))))  # type: ignore[attr-defined]
+
+    share = {s: np.mean([not overlap(r) for r in records if r.style == s]) for s in styles}
+    assert share["taxonomy"] < 0.1
+    assert share["colloquial"] > 0.5 and share["brand"] > 0.6 and share["foreign"] > 0.8

@@ -51,7 +51,7 @@ def test_every_config_appends_a_complete_run_offline(ledger: Ledger, config: Pat
     assert stages[-1] == "decide" and set(run.timing["stages"]) == set(stages)
     assert run.cost["billing"] == "estimated" and "prices" in run.cost
     assert run.dataset is not None and run.dataset["seed"] == 3
-    assert run.dataset["name"] == "hs2022-synthetic-v1" and len(run.dataset["digest"]) == 64
+    assert run.dataset["name"] == "hs2022-synthetic-v2" and len(run.dataset["digest"]) == 64
     assert run.params["run.sample"] == 120 and "retrieve.top_k" in run.params
     assert run.code is not None or run.code is None  # outside git it is None
     recs = ledger.records(run.id)
@@ -173,3 +173,40 @@ def test_filtered_records_are_not_flagged(ledger: Ledger, tmp_path: Path) -> Non
         assert recs.predictions[i] == "ok" and recs.numeric["scores.flag"][i] == 0
         assert math.isnan(recs.numeric["stages.retrieve.ok"][i])
         assert recs.numeric["scores.filter"][i] < 0.6
+
+
+def test_the_run_records_its_embedder_and_the_index_time(ledger: Ledger, tmp_path: Path) -> None:
+    [run] = run_experiment(ledger, BASELINE, hypothesis="semantic", sample=40, seed=2)
+    assert run.params["retrieve.embedder"] == "wordllama" and run.params["retrieve.dims"] == 256
+    assert run.params["resolved_embedder.dims"] == 256
+    assert run.params["resolved_embedder.model"].startswith("wordllama-")
+    retrieve = run.timing["stages"]["retrieve"]
+    assert retrieve["index_build_s"] >= 0 and "index_reused" in retrieve
+    hashed = tmp_path / "hashed.toml"
+    hashed.write_text(BASELINE.read_text().replace('embedder = "wordllama"', 'embedder = "hashed"')
+                      .replace("dims = 256", "dims = 1024"))
+    [base] = run_experiment(ledger, hashed, hypothesis="lexical baseline", sample=40, seed=2)
+    assert base.params["resolved_embedder.name"] == "hashed"
+    assert base.params["resolved_embedder.dims"] == 1024
+    assert base.params_diff["retrieve.embedder"] == {"from": "wordllama", "to": "hashed"}
+
+
+@pytest.mark.parametrize("config", [BASELINE, TUNED], ids=lambda p: p.stem)
+def test_outputs_name_each_records_code_candidates_and_reason(ledger: Ledger,
+                                                              config: Path) -> None:
+    seen: dict[int, list[object]] = {}
+    [run] = run_experiment(ledger, config, hypothesis="outputs", sample=60, seed=4,
+                           outputs=lambda r, rows: seen.setdefault(r.id, rows))
+    rows = seen[run.id]
+    recs = ledger.records(run.id)
+    assert [o.id for o in rows] == recs.ids  # type: ignore[attr-defined]
+    for o, pred, flag in zip(rows, recs.predictions, recs.numeric["scores.flag"], strict=True):
+        assert o.flagged == (pred == "wrong") and o.flag == flag  # type: ignore[attr-defined]
+        assert o.rationale  # type: ignore[attr-defined]
+        if o.candidates:  # type: ignore[attr-defined]
+            assert len(o.candidates) == len(o.scores) <= 10  # type: ignore[attr-defined]
+            assert list(o.scores) == sorted(o.scores, reverse=True)  # type: ignore[attr-defined]
+    if config == BASELINE:
+        assert all(o.code == o.candidates[0] for o in rows)  # type: ignore[attr-defined]
+    else:
+        assert any(o.rationale.startswith("filtered out") for o in rows)  # type: ignore[attr-defined]

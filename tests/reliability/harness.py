@@ -145,6 +145,14 @@ def role_crash_writer(db: str, prefix: str, n_records: int) -> None:
     from ledger import Ledger
 
     with Ledger(db) as ledger:
+        # warm up (numpy for the metrics, package metadata): the kills are meant to land during
+        # appends, not during the first append's imports
+        from ledger.envinfo import environment
+        from ledger.metrics import classification_metrics, latency_summary
+
+        environment()
+        classification_metrics(["a"], ["a"])
+        latency_summary([1.0])
         print("ready", flush=True)
         i = 0
         while True:
@@ -510,3 +518,140 @@ def tamper_campaign(workdir: Path, runs: int = 60, trials: int = 50, seed: int =
 
 if __name__ == "__main__":
     ROLES[sys.argv[1]](sys.argv[2:])
+
+
+# ---- issue 15's fault classes: truncation, WAL loss, shared-object threads, partial logs -------
+
+
+def _fault_ledger(db: Path, n: int, seed: int, checkpoint: bool = True) -> list[str]:
+    from ledger import Ledger
+
+    with Ledger(db, create=True) as ledger:
+        hashes = [ledger.append(_small_run("f", f"f-{seed}-{i}", 20, seed * 1000 + i)).hash for i in range(n)]
+        if checkpoint:
+            ledger.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    return hashes
+
+
+def _opens_whole_or_refuses(db: Path, hashes: list[str]) -> str | None:
+    """None when the ledger opens with every acknowledged run intact, or refuses to open;
+    otherwise what went wrong (runs silently lost)."""
+    from ledger import Ledger, LedgerError
+
+    try:
+        with Ledger(db) as ledger:
+            stored = [r.hash for r in ledger.runs()]
+    except LedgerError:
+        return None
+    if stored != hashes:
+        return f"{db.name}: opened with {len(stored)} of {len(hashes)} acknowledged runs and no error"
+    return None
+
+
+def truncations(workdir: Path, trials: int, seed: int) -> dict[str, Any]:
+    """A ledger file cut to a random length (zero included): never read as a shorter ledger."""
+    rng = random.Random(seed)
+    failures = []
+    for t in range(trials):
+        db = workdir / f"trunc{t}.db"
+        hashes = _fault_ledger(db, rng.randint(1, 8), t)
+        size = db.stat().st_size
+        cut = 0 if t % 3 == 0 else rng.randint(0, size - 1)
+        with db.open("r+b") as fh:
+            fh.truncate(cut)
+        problem = _opens_whole_or_refuses(db, hashes)
+        if problem:
+            failures.append(problem)
+    return {"tried": trials, "held": trials - len(failures), "failures": failures}
+
+
+def wal_losses(workdir: Path, trials: int, seed: int) -> dict[str, Any]:
+    """The -wal of an idle writer deleted (the file copied without it): acknowledged runs that
+    lived only in the WAL are never silently missing."""
+    from ledger import Ledger
+
+    rng = random.Random(seed)
+    failures = []
+    for t in range(trials):
+        db = workdir / f"wal{t}.db"
+        hashes = _fault_ledger(db, rng.randint(1, 4), t)
+        idle = Ledger(db)
+        hashes += [idle.append(_small_run("f", f"w-{t}-{i}", 20, i)).hash for i in range(rng.randint(1, 4))]
+        lost = workdir / f"lost{t}.db"
+        lost.write_bytes(db.read_bytes())
+        Path(f"{lost}-head").write_bytes(Path(f"{db}-head").read_bytes())
+        idle.close()
+        problem = _opens_whole_or_refuses(lost, hashes)
+        if problem:
+            failures.append(problem)
+    return {"tried": trials, "held": trials - len(failures), "failures": failures}
+
+
+def shared_threads(workdir: Path, rounds: int, threads: int = 8, each: int = 40) -> dict[str, Any]:
+    """One Ledger object shared by threads: every acknowledged run stored once under its own id."""
+    import threading
+
+    from ledger import Ledger, LedgerError
+
+    failures: list[str] = []
+    for r in range(rounds):
+        ledger = Ledger(workdir / f"threads{r}.db", create=True)
+        acked: dict[str, str] = {}
+        lock = threading.Lock()
+
+        def work(w: int, ledger: Any = ledger, acked: dict[str, str] = acked, lock: threading.Lock = lock, r: int = r) -> None:
+            for i in range(each):
+                try:
+                    run = ledger.append(_small_run(f"w{w}", f"{w}-{i}", 20, r * 10_000 + w * 100 + i))
+                    with lock:
+                        acked[run.uid] = run.hash
+                except LedgerError as exc:
+                    failures.append(f"round {r}: {exc}")
+                except Exception as exc:
+                    failures.append(f"round {r}: {type(exc).__name__}: {exc}")
+
+        pool = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        stored = {run.uid: run.hash for run in ledger.runs()}
+        if stored != acked or len(stored) != threads * each:
+            failures.append(f"round {r}: {len(acked)} acknowledged, {len(stored)} stored, "
+                            f"{sum(stored.get(u) != h for u, h in acked.items())} misfiled")
+        report = ledger.verify()
+        if not report.ok:
+            failures.append(f"round {r}: verify: {report.problems[0]}")
+        ledger.close()
+    return {"tried": rounds, "held": rounds - len({f.split(':')[0] for f in failures}), "failures": failures}
+
+
+def partial_logs(workdir: Path, trials: int, seed: int) -> dict[str, Any]:
+    """A multi-document `ledger log` with one bad document (anywhere): nothing appended; the
+    corrected file then appends every run exactly once."""
+    rng = random.Random(seed)
+    failures = []
+    exe = str(Path(sys.executable).with_name("ledger"))
+    for t in range(trials):
+        db = workdir / f"log{t}.db"
+        subprocess.run([exe, "init", "--db", str(db)], capture_output=True, check=True)
+        n = rng.randint(2, 30)
+        bad_at = rng.randrange(n)
+        docs = [{"experiment": "p", "uid": f"p-{t}-{i}",
+                 "records": [{"id": f"r{j}", "label": "a", "prediction": "a"} for j in range(5)]} for i in range(n)]
+        broken = [dict(d) for d in docs]
+        broken[bad_at] = {**docs[bad_at], rng.choice(["status", "parent", "timing"]): rng.choice(["weird", 10**6, {"wall_s": -1}])}
+        path = workdir / f"log{t}.jsonl"
+        path.write_text("\n".join(json.dumps(d) for d in broken))
+        first = subprocess.run([exe, "log", str(path), "--db", str(db)], capture_output=True, text=True, check=False)
+        count = sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone()[0]
+        if first.returncode == 0 or count != 0:
+            failures.append(f"trial {t}: bad document {bad_at + 1} of {n}: exit {first.returncode}, {count} appended")
+            continue
+        path.write_text("\n".join(json.dumps(d) for d in docs))
+        for _ in range(2):  # the retry of a retry appends nothing more
+            subprocess.run([exe, "log", str(path), "--db", str(db)], capture_output=True, check=True)
+        count = sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone()[0]
+        if count != n:
+            failures.append(f"trial {t}: {count} runs after the corrected file was logged twice, expected {n}")
+    return {"tried": trials, "held": trials - len(failures), "failures": failures}

@@ -19,7 +19,8 @@ import pytest
 import ledger
 
 FORBIDDEN_IN_CORE = ("textual", "anthropic", "openai", "usearch", "tui", "pipeline")
-HEAVY = ("pandas", "scipy", "numpy", "textual", "sqlite_utils", "anthropic", "openai", "usearch", "tui", "pipeline")
+HEAVY = ("pandas", "scipy", "numpy", "textual", "sqlite_utils", "anthropic", "openai", "usearch", "tui", "pipeline",
+         "mlflow", "datasette")
 LEDGER_SCRIPT = str(Path(sys.executable).with_name("ledger"))
 
 

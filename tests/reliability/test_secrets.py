@@ -140,7 +140,6 @@ model = "{model}"
 [provider]
 base_url = "{fake_server.url}{'/v1' if provider == 'openai' else ''}"
 max_retries = 1
-backoff_s = 0.01
 timeout_s = 3.0
 cache = true
 cache_path = "{cache}"

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from typer.testing import CliRunner
 
-from ledger import Ledger, Records, RunInput
+from ledger import InvalidRun, Ledger, Records, RunInput
 from ledger.cli import app
 from ledger.params import flatten
 
@@ -84,16 +84,27 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.ledger is not None
         uid = self.model[-1]["uid"] if (reuse and self.model) else f"uid-{len(self.model)}"
         records = Records.from_rows(rows) if rows else None
-        run = self.ledger.append(RunInput(
+        given = RunInput(
             experiment=experiment, hypothesis=hypothesis, params=params, records=records,
             positive_label="wrong", status=status, uid=uid,
             error="boom" if status == "failed" else None,
-        ))
+        )
         if reuse and self.model:
+            last = self.model[-1]
+            same = (last["experiment"], last["hypothesis"], last["params"], last["status"], last["rows"]) == (
+                experiment, hypothesis, flatten(params), status, records.rows() if records else [])
+            try:
+                run = self.ledger.append(given)
+            except InvalidRun as exc:
+                assert not same and "already run" in str(exc), "only other content under a stored uid is refused"
+                event("refused other content under a stored uid")
+                return
+            assert same, "other content under a stored uid must be refused, not dropped"
             assert run.id == len(self.model), "a retried uid must return the stored run"
             assert run.hash == self.hashes[-1]
             event("retried a uid")
             return
+        run = self.ledger.append(given)
         assert run.id == len(self.model) + 1
         self.model.append({
             "uid": uid, "experiment": experiment, "hypothesis": hypothesis, "params": flatten(params),

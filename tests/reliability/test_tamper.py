@@ -136,7 +136,7 @@ def test_deleted_row_is_caught_where_the_gap_is(db: Path, run_id: int) -> None:
     result = verify_cmd(db)
     # The first row after the gap is where the chain breaks; the message names the missing run.
     assert failed_at(result) == run_id + 1
-    assert f"runs {run_id}..{run_id} are missing" in result.stderr
+    assert f"runs {run_id}..{run_id} are missing" in result.stdout  # the report lists the problems; the error line points at it
 
 
 @pytest.mark.parametrize(("a", "b"), [(1, 2), (3, 9), (N_RUNS - 1, N_RUNS), (1, N_RUNS)])
@@ -154,8 +154,8 @@ def test_swapped_rows_are_caught_at_the_first(db: Path, a: int, b: int) -> None:
 
 
 def test_tail_removed_and_chain_rebuilt_is_caught_with_expected_head(db: Path, tmp_path: Path) -> None:
-    """A whole older copy restored passes a plain verify (it is a valid chain), but not a verify
-    that expects the head printed by an earlier verify."""
+    """A whole older copy restored is caught by the witness beside the ledger; with the witness
+    gone too (the copy moved elsewhere), by a verify that expects the head printed earlier."""
     older = tmp_path / "older.db"
     shutil.copy(db, older)
     with Ledger(db) as ledger:
@@ -167,7 +167,10 @@ def test_tail_removed_and_chain_rebuilt_is_caught_with_expected_head(db: Path, t
     assert verify_cli(db, "--expect-head", head.group(1)).returncode == 0
 
     shutil.copy(older, db)
-    assert verify_cli(db).returncode == 0, "an older copy is a valid chain on its own"
+    caught = verify_cli(db)
+    assert caught.returncode == 1 and "lost its tail" in caught.stdout  # the problems are listed on stdout
+    Path(f"{db}-head").unlink()
+    assert verify_cli(db).returncode == 0, "without its witness an older copy is a valid chain"
     result = verify_cli(db, "--expect-head", head.group(1))
     assert result.returncode == 1
     assert "older copy" in result.stderr
@@ -183,7 +186,7 @@ def test_rewritten_ledger_of_the_same_length_is_caught_with_expected_head(db: Pa
     assert verify_cli(rebuilt).returncode == 0
     result = verify_cli(rebuilt, "--expect-head", head.group(1))
     assert result.returncode == 1
-    assert "rewritten" in result.stderr
+    assert "rewritten" in result.stdout
 
 
 def test_random_multi_cell_edits_are_caught_at_the_earliest(db: Path) -> None:

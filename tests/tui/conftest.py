@@ -57,3 +57,19 @@ def tui_db(tmp_path: Path) -> Path:
 def anyio_backend() -> str:
     """Pilot tests run on asyncio through anyio's pytest plugin (``pytestmark = pytest.mark.anyio``)."""
     return "asyncio"
+
+
+def burst(app: object, keys: list[str]) -> None:
+    """Queue key presses all at once, without waiting for any to be handled: what a terminal
+    delivers for a fast typist or a paste without bracketed paste (Pilot's press waits between
+    keys, which hides races between a key and the ones after it)."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    driver = app._driver  # type: ignore[attr-defined]
+    for key in keys:
+        char = key if len(key) == 1 else None
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, char if name != "enter" else "\r")
+        event.set_sender(app)  # type: ignore[arg-type]
+        driver.send_message(event)

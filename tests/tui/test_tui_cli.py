@@ -13,6 +13,7 @@ from ledger.cli import app
 from tui.app import make_app
 from tui.screens.runs import RunsScreen
 from tui.screens.trends import TrendsScreen
+from tui.widgets.plots import TrendPlot
 
 from .test_tui_runs import wait_loaded
 
@@ -37,7 +38,10 @@ def test_help_lists_the_tui_command() -> None:
 
 
 @pytest.mark.anyio
-async def test_trends_plot_quality_cost_time_of_the_shown_runs(tui_db: Path) -> None:
+async def test_trends_plot_the_shown_runs_by_variant(tui_db: Path) -> None:
+    """Defect 7: trends were plotted by run id across unrelated configs; now by variant."""
+    from ledger import Ledger
+
     app_ = make_app(tui_db, poll_interval=0)
     async with app_.run_test(size=(80, 24)) as pilot:
         screen = app_.screen
@@ -46,8 +50,18 @@ async def test_trends_plot_quality_cost_time_of_the_shown_runs(tui_db: Path) -> 
         await pilot.press("slash", *"exp:rerank", "enter", "t")
         trends = app_.screen
         assert isinstance(trends, TrendsScreen)
-        assert trends.count == 3
-        assert trends.series["F1"][0] == [4.0, 6.0]  # run 5 failed: no F1 to plot
-        assert trends.series["t/rec (s)"][0] == [4.0, 6.0]
+        with Ledger(tui_db) as led:
+            variant_of = {i: v.key for v in led.variants() for i in v.run_ids}
+            f1 = {r.id: r.f1 for r in led.runs()}
+        # runs 4 and 6 are two variants of "rerank"; run 5 failed and is left out
+        assert trends.axis == "variant"
+        assert [g.key for g in trends.groups] == [variant_of[4], variant_of[6]]
+        assert [g.values["f1"] for g in trends.groups] == [(f1[4],), (f1[6],)]
+        assert trends.count == 2
+        # 80x24: one plot at a time, full height; 2 and 3 switch
+        shown = [p.id for p in trends.query(TrendPlot) if p.display]
+        assert shown == ["quality"]
+        await pilot.press("2")
+        assert [p.id for p in trends.query(TrendPlot) if p.display] == ["cost"]
         await pilot.press("escape")
         assert app_.screen is screen

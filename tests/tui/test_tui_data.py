@@ -1,4 +1,5 @@
-"""The pure functions behind the widgets: rows, filters, sorting, compare groups, funnel, windows."""
+"""The pure functions behind the widgets: rows, columns that fit a width, filters, sorting,
+compare groups, funnel, windows, sweep cells, trends by variant, number formats."""
 
 from __future__ import annotations
 
@@ -7,48 +8,80 @@ from types import SimpleNamespace
 
 import pytest
 
-from tui.data import (
-    COLUMNS,
+from tui.views.detail import funnel, stage_counts
+from tui.views.fmt import fmt_count, fmt_delta, fmt_quantity
+from tui.views.runs import (
+    SORT_KEYS,
     RunRow,
+    columns_for,
     compare_groups,
-    comparison_view,
     filter_rows,
-    funnel,
+    mark_cell,
     row_cells,
     rows_from_summaries,
     sort_rows,
-    stage_counts,
-    sweep_point_cells,
-    trend_series,
-    window,
+    variant_compare,
 )
+from tui.views.sweep import SWEEP_COLUMNS, sweep_point_cells, window
+from tui.views.trends import trend_groups
 
 
-def row(i: int, exp: str = "e", f1: float | None = 0.5, status: str = "ok", hyp: str = "") -> RunRow:
-    return RunRow(i, f"2025-01-01T00:0{i % 10}:00Z", exp, hyp, 10, 0.5, 0.5, f1, 0.001, 0.01, status)
+def row(i: int, exp: str = "e", f1: float | None = 0.5, status: str = "ok", hyp: str = "",
+        variant: str = "", name: str = "", cost: float | None = 0.001) -> RunRow:
+    return RunRow(i, f"2025-01-01T00:0{i % 10}:00Z", exp, hyp, 10, 0.5, 0.5, f1, cost, 0.01, status,
+                  variant=variant, variant_name=name)
 
 
-def test_rows_from_summaries_keeps_only_runs() -> None:
-    base = {"created_at": "2025", "experiment": "e", "hypothesis": None, "sample_size": 3, "precision": None,
-            "recall": None, "f1": None, "cost_per_record_usd": None, "time_per_record_s": None,
+def test_rows_from_summaries_keeps_only_runs_and_blanks_metrics_of_failed_runs() -> None:
+    base = {"created_at": "2025", "experiment": "e", "hypothesis": None, "sample_size": 3, "precision": 0.0,
+            "recall": 0.0, "f1": 0.0, "cost_per_record_usd": None, "time_per_record_s": None,
             "status": "ok", "parent_id": None}
-    rows = rows_from_summaries([{**base, "id": 1, "kind": "run"}, {**base, "id": 2, "kind": "decision"}])
-    assert [r.id for r in rows] == [1]
-    assert rows[0].hypothesis == ""
+    rows = rows_from_summaries([{**base, "id": 1, "kind": "run"}, {**base, "id": 2, "kind": "decision"},
+                                {**base, "id": 3, "kind": "run", "status": "failed"}], {1: ("v1", "base")})
+    assert [r.id for r in rows] == [1, 3]
+    assert rows[0].hypothesis == "" and rows[0].variant_label == "v1 base"
+    assert rows[0].f1 == 0.0  # an ok run's zero is a zero
+    assert (rows[1].precision, rows[1].recall, rows[1].f1) == (None, None, None)  # a failed run has none
 
 
-def test_cells_match_columns_and_mark_shows_group_then_alert() -> None:
-    r = row(3, status="cancelled")
-    cells = row_cells(r, {}, {})
-    assert len(cells) == len(COLUMNS)
-    assert cells[0] == "" and cells[1] == "3" and cells[9] == "cancel"
-    assert row_cells(r, {3: "B"}, {3: "x"})[0] == "B"
-    assert row_cells(r, {}, {3: "x"})[0] == "!"
-    assert all(len(c) <= col.width for c, col in zip(cells, COLUMNS, strict=True))
+def test_mark_and_alert_are_both_visible() -> None:
+    # defect 6: an A/B mark used to overwrite the "!" while the footer still counted the alert
+    assert mark_cell(3, {3: "B"}, {3: "why"}) == "B!"
+    assert mark_cell(3, {}, {3: "why"}) == " !"
+    assert mark_cell(3, {3: "A"}, {}) == "A "
+
+
+def test_columns_at_80_give_the_hypothesis_room_and_drop_a_constant_experiment() -> None:
+    # defect 8: at 80x24 the hypothesis was hidden while a constant experiment column took width
+    rows = [row(i, hyp="a hypothesis to read", variant=f"v{i}") for i in range(1, 15)]
+    cols = columns_for(80, rows)
+    keys = [c.key for c in cols]
+    assert "experiment" not in keys and "hypothesis" in keys
+    hyp = next(c for c in cols if c.key == "hypothesis")
+    assert hyp.width >= 20
+    total = sum(c.width + 2 for c in cols)  # DataTable pads each cell by one on both sides
+    assert total <= 80 - 2  # and the scrollbar fits
+    cells = row_cells(rows[0], cols, {}, {})
+    assert all(len(c) <= col.width for c, col in zip(cells, cols, strict=True))
+    assert cells[keys.index("hypothesis")] == "a hypothesis to read"
+    # several experiments: the column comes back; a wide terminal adds n, status and time
+    wide = [c.key for c in columns_for(160, [*rows, row(20, exp="other")])]
+    assert {"experiment", "n", "status", "time", "variant"} <= set(wide)
+    assert next(c for c in columns_for(160, rows) if c.key == "hypothesis").width >= 50
+
+
+def test_a_failed_run_says_so_in_the_hypothesis_when_there_is_no_status_column() -> None:
+    cols = columns_for(80, [row(1, status="failed", hyp="timeout")])
+    assert "status" not in [c.key for c in cols]
+    cells = dict(zip([c.key for c in cols], row_cells(row(1, status="failed", hyp="timeout", f1=None), cols, {}, {}),
+                     strict=True))
+    assert cells["hypothesis"].startswith("failed: timeout")
+    assert cells["f1"] == "-"
 
 
 def test_filter_words_and_fields() -> None:
-    rows = [row(1, "baseline", hyp="top k"), row(2, "rerank", status="failed"), row(3, "rerank", hyp="Top K")]
+    rows = [row(1, "baseline", hyp="top k", variant="v1", name="01_naive"),
+            row(2, "rerank", status="failed", variant="v2"), row(3, "rerank", hyp="Top K", variant="v12")]
     assert [r.id for r in filter_rows(rows, "top")] == [1, 3]
     assert [r.id for r in filter_rows(rows, "rerank top")] == [3]
     assert [r.id for r in filter_rows(rows, "status:failed")] == [2]
@@ -56,6 +89,8 @@ def test_filter_words_and_fields() -> None:
     assert [r.id for r in filter_rows(rows, "id:>1")] == [2, 3]
     assert [r.id for r in filter_rows(rows, "id:<2")] == [1]
     assert [r.id for r in filter_rows(rows, "id:2")] == [2]
+    assert [r.id for r in filter_rows(rows, "var:v1")] == [1]  # not v12
+    assert [r.id for r in filter_rows(rows, "var:naive")] == [1]
     assert filter_rows(rows, "id:x") == []
     assert filter_rows(rows, "   ") == rows
 
@@ -66,6 +101,14 @@ def test_sort_puts_missing_values_last_both_ways() -> None:
     assert [r.id for r in sort_rows(rows, "f1", reverse=True)] == [3, 4, 1, 2]
     with pytest.raises(ValueError):
         sort_rows(rows, "mark")
+
+
+def test_every_sort_key_has_its_own_letter_and_quality_sorts_best_first() -> None:
+    letters = [k.letter for k in SORT_KEYS]
+    assert len(letters) == len(set(letters))
+    f1 = next(k for k in SORT_KEYS if k.letter == "f")
+    assert f1.key == "f1" and f1.descending
+    assert not next(k for k in SORT_KEYS if k.key == "cost").descending  # cheapest first
 
 
 def test_compare_groups() -> None:
@@ -80,6 +123,14 @@ def test_compare_groups() -> None:
     assert compare_groups({}, None, parents) is None
 
 
+def test_variant_compare() -> None:
+    cursor = SimpleNamespace(key="v5", parent="v4")
+    assert variant_compare({"v2": "A", "v5": "B"}, cursor) == ("v2", "v5")  # type: ignore[arg-type]
+    assert variant_compare({"v10": "A", "v9": "A"}, cursor) == ("v9", "v10")  # type: ignore[arg-type]
+    assert variant_compare({}, cursor) == ("v4", "v5")  # type: ignore[arg-type]
+    assert variant_compare({}, SimpleNamespace(key="v1", parent="")) is None  # type: ignore[arg-type]
+
+
 def test_stage_counts_and_funnel() -> None:
     nan = math.nan
     numeric = {"stages.rerank.latency_ms": [1.0, nan, nan, 2.0], "stages.filter.latency_ms": [1, 1, 1, 1],
@@ -90,23 +141,6 @@ def test_stage_counts_and_funnel() -> None:
     assert funnel(counts, 4) == [("input", 4, "100.0%"), ("filter", 4, "100.0%"), ("rerank", 2, "50.0%")]
 
 
-def test_comparison_view_reads_flags_verdict_metrics_tests() -> None:
-    view = comparison_view({
-        "runs": {"a": [1], "b": [2, 3]},
-        "metrics": [{"name": "f1", "a": 0.5, "b": 0.55, "delta": 0.05, "ci": [0.01, 0.09]}],
-        "tests": [{"name": "welch", "metric": "cost_usd", "statistic": 2.5, "df": 40.2, "p_value": 0.016}],
-        "flags": [{"kind": "minority_regression", "class": "wrong", "message": "recall fell 0.9 -> 0.7"}],
-        "verdict": {"decision": "REVIEW", "rule": "quality up, a class got worse"},
-    })
-    assert view.title == "A 1  vs  B 2,3"
-    assert view.flags == ["[minority_regression] wrong: recall fell 0.9 -> 0.7"]
-    assert view.verdict == "REVIEW"
-    assert view.metrics == [("f1", "0.5", "0.55", "+0.050", "[+0.010, +0.090]")]
-    tiny = comparison_view({"metrics": {"cost": {"a": 1e-4, "b": 7e-5, "delta": -3e-5, "ci": [-4e-5, -2e-5]}}})
-    assert tiny.metrics == [("cost", "0.0001", "7e-05", "-3e-05", "[-4e-05, -2e-05]")]
-    assert view.tests == [("welch", "cost_usd", "2.5", "40.2", "0.0160")]
-
-
 def test_window_keeps_index_in_view() -> None:
     assert list(window(5, 2, 9)) == [0, 1, 2, 3, 4]
     assert list(window(100, 0, 9)) == list(range(9))
@@ -114,10 +148,42 @@ def test_window_keeps_index_in_view() -> None:
     assert list(window(100, 99, 9)) == list(range(91, 100))
 
 
-def test_sweep_cells_and_trends() -> None:
+def test_sweep_cells_fit_their_columns_and_80_columns() -> None:
+    # defect 2: the threshold table wrapped numbers mid-cell at 80x24 ("0.99 0.0 0.1" / "1 83 90")
     p = SimpleNamespace(threshold=0.5, precision=0.8, recall=0.6, f1=0.686, block_rate=0.05, tp=6, fp=2,
                         fn=4, tn=88, expected_cost=6.0)
     assert sweep_point_cells(p) == ("0.500", "0.800", "0.600", "0.686", "5.0%", "6", "2", "4", "88", "6")
-    series = trend_series([row(2, f1=0.7), row(1, f1=None)])
-    assert series["F1"] == ([2.0], [0.7])
-    assert series["$/rec"] == ([1.0, 2.0], [0.001, 0.001])
+    assert sweep_point_cells(SimpleNamespace(**{**p.__dict__, "tp": 12_345, "tn": 123_456}))[5:9] == (
+        "12345", "2", "4", "123k")
+    big = SimpleNamespace(threshold=1.0, precision=0.0, recall=0.0, f1=0.0, block_rate=1.0, tp=12_345,
+                          fp=99_999, fn=1_234, tn=123_456, expected_cost=1_234_567.0)
+    cells = sweep_point_cells(big)
+    assert all(len(c) <= w for c, (_, w) in zip(cells, SWEEP_COLUMNS, strict=True)), cells
+    assert len(SWEEP_COLUMNS[0][0]) <= SWEEP_COLUMNS[0][1]
+    assert sum(w for _, w in SWEEP_COLUMNS) + 2 * (len(SWEEP_COLUMNS) - 1) + 4 <= 80
+
+
+def test_trends_group_runs_by_variant_with_their_repeats() -> None:
+    # defect 7: runs were plotted by id, one line through every config and seed
+    rows = [row(1, f1=0.1, variant="v1", name="naive"), row(2, f1=0.2, variant="v1", name="naive"),
+            row(3, f1=0.5, variant="v2", name="rerank"), row(4, f1=None, status="failed", variant="v2"),
+            row(5, f1=0.7, variant="v2", name="rerank"), row(6, f1=0.4, variant="v10", name="late")]
+    groups, axis = trend_groups(rows)
+    assert axis == "variant"
+    assert [g.key for g in groups] == ["v1", "v2", "v10"]  # in variant order, not as text
+    assert groups[0].values["f1"] == (0.1, 0.2) and groups[0].label == "v1 naive"
+    assert groups[1].run_ids == (3, 5)  # the failed run is left out
+    assert groups[1].mean("f1") == pytest.approx(0.6) and groups[1].spread("f1") == (0.5, 0.7)
+    # one variant shown: its runs, in order
+    groups, axis = trend_groups(rows[2:5])
+    assert axis == "run" and [g.key for g in groups] == ["run 3", "run 5"]
+
+
+def test_number_formats_are_the_same_for_every_quantity() -> None:
+    # defect 3: mixed decimals (0.94 next to 0.3636) and costs as +1.57e-05
+    assert fmt_quantity(0.94, "ratio") == "0.940" and fmt_quantity(0.3636, "ratio") == "0.364"
+    assert fmt_delta(1.57e-05, "usd") == "+$0.000016"
+    assert fmt_delta(-0.0412, "ratio") == "-0.041"
+    assert fmt_delta(0.0012, "seconds") == "+1.2ms"
+    assert fmt_count(24640) == "24,640" and fmt_count(573.64) == "573.6"
+    assert fmt_quantity(None, "usd") == "-"

@@ -48,42 +48,126 @@ async def test_opens_with_every_run_and_the_newest_under_the_cursor(tui_db: Path
         assert app.sub_title == "tui.db"
 
 
-async def test_typing_filters_and_escape_clears(tui_db: Path) -> None:
+async def test_slash_filters_escape_leaves_then_clears(tui_db: Path) -> None:
     app = make_app(tui_db, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, RunsScreen)
         await wait_loaded(pilot, screen)
-        await pilot.press("r", "e", "r")  # 'r' is not a command key: typing starts the filter
+        await pilot.press("slash", "r", "e", "r")
         assert screen.filter_text == "rer"
         assert table_ids(screen) == [4, 5, 6]
-        await pilot.press("escape")
+        await pilot.press("escape")  # leaves the box, keeps the filter
+        assert screen.focused is screen.table and screen.filter_text == "rer"
+        await pilot.press("escape")  # on the table: clears it
         assert screen.filter_text == ""
         assert table_ids(screen) == [1, 2, 3, 4, 5, 6]
-        assert screen.focused is screen.table
         await pilot.press("slash", *"status:failed", "enter")
         assert table_ids(screen) == [5]
         assert screen.focused is screen.table
 
 
-async def test_sort_by_any_column_and_reverse(tui_db: Path) -> None:
+async def test_typed_filter_characters_never_run_commands(tui_db: Path) -> None:
+    """Defect 1: typing "sed" used to open the sweep (s), and e/d ran export and decide."""
     app = make_app(tui_db, poll_interval=0)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, RunsScreen)
         await wait_loaded(pilot, screen)
-        await pilot.press("o")
-        assert screen.sort_key == "experiment"
-        assert table_ids(screen) == [1, 2, 3, 4, 5, 6]
-        screen.set_sort("f1", False)
-        await pilot.pause()
-        # ascending F1, the failed run (no F1) last
-        assert table_ids(screen) == [2, 6, 4, 3, 1, 5]
+        await pilot.press("slash", *"seed lcdetovbx", "space", "q")
+        assert app.screen is screen  # no sweep, export, decide, launch, trends, variants, quit
+        assert screen.filter_text == "seed lcdetovbx q"
+        assert screen.marks == {}
+        # on the table, a letter that is no command does nothing but say how to filter
+        await pilot.press("escape", "escape", "z")
+        assert app.screen is screen and screen.filter_text == ""
+
+
+async def test_a_fast_burst_after_slash_lands_whole_in_the_filter(tui_db: Path) -> None:
+    """Defect 1: a burst (keys arriving before the first is handled) lost characters:
+    `id:>10` arrived as `i:>10` and `d` opened the decide screen. Here every key is queued at once,
+    as a terminal delivers a fast typist or a paste without bracketed paste."""
+    from textual import events
+
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        driver = app._driver
+        assert driver is not None
+        for key, char in [("slash", "/"), ("i", "i"), ("d", "d"), ("colon", ":"), ("greater_than_sign", ">"),
+                          ("4", "4")]:
+            event = events.Key(key, char)
+            event.set_sender(app)
+            driver.send_message(event)  # no wait between keys
+        await pilot.pause(0.3)
+        assert app.screen is screen
+        assert screen.filter_text == "id:>4"
+        assert table_ids(screen) == [5, 6]
+
+
+async def test_pasted_text_goes_into_the_filter(tui_db: Path) -> None:
+    """Defect 1: a paste on the table landed nowhere (or in the wrong screen)."""
+    from textual import events
+
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        assert screen.focused is screen.table
+        app.post_message(events.Paste("exp:rerank\nid:>4"))
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        assert screen.filter_text == "exp:rerank id:>4"
+        assert table_ids(screen) == [5, 6]
+
+
+async def test_sort_best_f1_first_takes_two_keys(tui_db: Path) -> None:
+    """Defect 8: sorting best-F1-first took seven key presses."""
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press("o", "f")
+        assert (screen.sort_key, screen.sort_reverse) == ("f1", True)
+        with Ledger(tui_db) as led:  # the oracle: the stored F1s, best first, the failed run last
+            runs = led.runs()
+        expected = [r.id for r in sorted((r for r in runs if r.f1 is not None), key=lambda r: (-r.f1, -r.id))]
+        assert table_ids(screen) == [*expected, 5]
+        assert screen.table.cursor_id == expected[0]  # the best run under the cursor
         await pilot.press("O")
-        assert screen.sort_reverse
-        assert table_ids(screen) == [1, 3, 4, 6, 2, 5]
-        # the cursor stays on the run it was on
-        assert screen.table.cursor_id == 6
+        assert not screen.sort_reverse and table_ids(screen)[-1] == 5
+        await pilot.press("o", "c")  # cost: cheapest first
+        assert screen.sort_key == "cost" and not screen.sort_reverse
+        await pilot.press("o", "escape")
+        assert screen.sort_key == "cost"
+
+
+async def test_runs_table_at_80_columns_shows_the_hypothesis(tui_db: Path) -> None:
+    """Defect 8: at 80x24 the hypothesis was hidden behind a constant experiment column."""
+    with Ledger(tui_db) as led:
+        led.append(RunInput(experiment="baseline", hypothesis="x", records=make_records(20, 1),
+                            positive_label="wrong"))
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        keys = [str(k.value) for k in screen.table.columns]
+        assert "hypothesis" in keys and "experiment" in keys  # two experiments here
+        row = dict(zip(keys, (str(c) for c in screen.table.get_row("3")), strict=True))
+        assert row["hypothesis"].startswith("top_k 10 li")  # 13 columns left with two experiments
+        assert screen.table.virtual_size.width <= 80
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        keys = [str(k.value) for k in screen.table.columns]
+        assert {"n", "status", "time", "variant"} <= set(keys)
 
 
 async def test_marks_toggle_and_move_down(tui_db: Path) -> None:
@@ -95,14 +179,44 @@ async def test_marks_toggle_and_move_down(tui_db: Path) -> None:
         screen.table.move_cursor(row=0)
         await pilot.press("space", "space", "b")
         assert screen.marks == {1: "A", 2: "A", 3: "B"}
-        assert str(screen.table.get_cell("1", "mark")) == "A"
-        assert str(screen.table.get_cell("3", "mark")) == "B"
+        assert str(screen.table.get_cell("1", "mark")) == "A "
+        assert str(screen.table.get_cell("3", "mark")) == "B "
         screen.table.move_cursor(row=0)
         await pilot.press("space")
         assert screen.marks == {2: "A", 3: "B"}
         await pilot.press("x")
         assert screen.marks == {}
-        assert str(screen.table.get_cell("2", "mark")) == ""
+        assert str(screen.table.get_cell("2", "mark")) == "  "
+
+
+async def test_variants_view_groups_runs_and_compares_with_the_parent_variant(tui_db: Path) -> None:
+    from tui.screens.compare import CompareScreen
+
+    app = make_app(tui_db, poll_interval=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_loaded(pilot, screen)
+        await pilot.press("v")
+        for _ in range(100):
+            if screen.variant_rows:
+                break
+            await pilot.pause(0.02)
+        with Ledger(tui_db) as led:
+            variants = led.variants()
+        assert [r.key for r in screen.variant_rows] == [v.key for v in variants]
+        assert [r.runs_ok for r in screen.variant_rows] == [
+            tuple(i for i in v.run_ids if i != 5) for v in variants]  # run 5 failed
+        last = screen.variants_table.cursor_variant
+        assert last is not None and last.key == variants[-1].key
+        await pilot.press("c")
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
+        assert (compare.a_spec, compare.b_spec) == (last.parent, last.key)
+        await pilot.press("escape")
+        await pilot.press("enter")  # a variant's runs
+        assert not screen.showing_variants and screen.filter_text == f"var:{last.key}"
+        assert table_ids(screen) == list(last.runs_ok)
 
 
 async def test_poll_adds_runs_appended_by_another_process(tui_db: Path) -> None:
@@ -139,7 +253,7 @@ async def test_poll_skips_decision_rows_and_keeps_filter(tui_db: Path) -> None:
         screen = app.screen
         assert isinstance(screen, RunsScreen)
         await wait_loaded(pilot, screen)
-        await pilot.press(*"base")
+        await pilot.press("slash", *"base", "enter")
         with Ledger(tui_db) as led:
             led.append(RunInput(kind="decision", experiment="baseline", refs=[3], body={"why": "ok"}))
             led.append(RunInput(experiment="baseline", hypothesis="late baseline",

@@ -1,4 +1,5 @@
-"""Run detail: intent, what changed against the parent, metrics per class, cost and time by stage."""
+"""Run detail: intent, what changed against the parent, metrics per class, cost and time by stage,
+and what the ledger says about the run (decisions about its variant, triggers, analyses)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ledger.errors import LedgerError
-
-from ..data import RunDetail, run_detail, stage_counts
 from ..messages import DetailLoaded, WorkFailed
+from ..views.detail import RunDetail, run_detail, stage_counts
 from ..widgets.panels import Panel
+from .base import LedgerScreen
 
 if TYPE_CHECKING:
     from ..app import LedgerApp
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 
 def load_detail(app: LedgerApp, run_id: int) -> RunDetail:
     """Read one run and what the detail view needs (call from a worker thread)."""
+    from ..alerts import notes_about
+
     with app.open_ledger() as ledger:
         run = ledger.get(run_id)
         texts = {name: ledger.prompt_text(sha) for name, sha in run.prompts.items()}
@@ -34,12 +35,16 @@ def load_detail(app: LedgerApp, run_id: int) -> RunDetail:
                 col = array("d")
                 col.frombytes(data)
                 numeric[name] = col
-        related = ledger.children(run_id)
+        notes = notes_about(ledger, run)
+        variant = ledger.variant_of(run) if run.kind == "run" else None
     counts = stage_counts(numeric, run.timing.get("stage_order"))
-    return run_detail(run, texts, counts, related)
+    label = ""
+    if variant is not None:
+        label = f"{variant.label} (run {variant.run_ids.index(run.id) + 1} of {len(variant.run_ids)})"
+    return run_detail(run, texts, counts, notes, label)
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(LedgerScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "sweep", "Sweep"),
@@ -55,6 +60,7 @@ class DetailScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="detail"):
             yield Static(f"run {self.run_id} · loading…", id="detail-title")
+            yield Panel("decisions, triggers and analyses", id="related")
             yield Panel("intent", id="facts")
             yield Panel("changed vs parent", id="diff")
             with Horizontal(classes="pair"):
@@ -64,21 +70,15 @@ class DetailScreen(Screen[None]):
             with Horizontal(classes="pair"):
                 yield Panel("stages", id="stages")
                 yield Panel("funnel", id="funnel")
-            yield Panel("decisions and analyses", id="related")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#detail").focus()
         self.load()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False, name="reading the run")
     def load(self) -> None:
-        try:
-            detail = load_detail(self.app, self.run_id)  # type: ignore[arg-type]
-        except LedgerError as exc:
-            self.post_message(WorkFailed(f"reading run {self.run_id}", str(exc)))
-            return
-        self.post_message(DetailLoaded(detail))
+        self.post_message(DetailLoaded(load_detail(self.ledger_app, self.run_id)))
 
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         d = self.detail = message.detail
@@ -94,11 +94,13 @@ class DetailScreen(Screen[None]):
                                                    d.stages, right=[1, 2, 3, 4], empty="no stages recorded")
         self.query_one("#funnel", Panel).show_rows(["stage", "records", "share"], d.funnel, right=[1, 2],
                                                    empty="no per-stage record columns")
-        self.query_one("#related", Panel).show_rows([], [(line,) for line in d.related], empty="none")
+        styles = ["bold red" if "TRIPPED" in line or "trips" in line else None for line in d.related]
+        self.query_one("#related", Panel).show_rows(
+            [], [(line,) for line in d.related], styles=styles,
+            empty="no decision about this run's variant, no trigger tripped, no analysis of it")
 
-    def on_work_failed(self, message: WorkFailed) -> None:
-        self.notify(f"{message.what}: {message.error}", severity="error", timeout=8)
-        self.query_one("#detail-title", Static).update(f"[red]{message.error}[/red]")
+    def show_error(self, message: WorkFailed) -> None:
+        self.query_one("#detail-title", Static).update(Text(message.error, style="bold red"))
 
     def action_sweep(self) -> None:
         from .sweep import SweepScreen
@@ -108,4 +110,4 @@ class DetailScreen(Screen[None]):
     def action_decide(self) -> None:
         from .decide import DecideScreen
 
-        self.app.push_screen(DecideScreen(self.run_id))
+        self.app.push_screen(DecideScreen(str(self.run_id)))

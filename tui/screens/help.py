@@ -12,33 +12,42 @@ from textual.widgets import Static
 
 HELP = """\
 [b]Runs[/b] (the main table)
-  type       filter: words, or status:failed  exp:NAME  id:>100
-  /          focus the filter;  esc clears it
-  enter      run detail
-  o / O      sort by the next column / reverse the sort
-  g / G      first / last run
+  /          filter: words, or status:failed  exp:NAME  var:v3  id:>100
+             (typed and pasted text goes to the filter, never to a command);
+             esc leaves the filter; esc on the table clears it
+  enter      run detail (on a variant: its runs)
+  o          sort: one more key picks the column (f: best F1 first);  O reverses
+  g / G      first / last row
+  v          variants: one row per variant, over its repeats (v again: runs)
   space      mark for group A (again: unmark);  b  mark for group B
-  c          compare: A vs B; two marks: older vs newer;
-             one mark vs the cursor; no mark: cursor vs its parent
+  c          compare: A vs B; two marks: older vs newer; one mark vs the cursor;
+             no mark: the cursor against its parent (a variant: against the
+             variant it was derived from)
   x          clear the marks
   s          threshold sweep of the cursor run
-  l          launch a run
-  d          record a decision about the cursor run
+  l          launch a run (the cursor run's config)
+  d          record a decision about the cursor run's variant
   e          export the marked runs, or the whole ledger
-  t          quality, cost and time across the shown runs
-  !          the row carries a compare flag or trips a reversal trigger
+  t          quality, cost and time by variant, with the spread of repeats
+  A / !      first column: the compare group, then ! for an alert (a
+             regression flag or a tripped trigger: the reason is in the
+             status line on that row, and in its detail)
 
-[b]Detail[/b]    s sweep this run, d record a decision about it
-[b]Compare[/b]   flags first, then the verdict, metrics (B − A) with CIs,
-          Welch and paired tests; w swaps A/B; r records the comparison
-[b]Sweep[/b]     left/right move the threshold (shift: ×10), home/end,
-          a the recommended one, ] next score; set the costs of a false
-          positive / negative (enter applies); r records the sweep
-[b]Launch[/b]    config, hypothesis, sample, repeats, provider; ctrl+s starts;
-          Cancel (or esc while running) stops it: recorded as cancelled
+[b]Detail[/b]    s sweep this run, d record a decision about its variant
+[b]Compare[/b]   flags (enter: the cases behind one; k: every lost case), the
+          verdict, what changed, metrics (B − A) with intervals, per-class
+          and per-stratum charts and tables, funnel, cost and time, tests;
+          v projects the flags to a volume; w swaps A/B; r records it
+[b]Sweep[/b]     left/right move the threshold (shift: ×10), home/end, a the
+          recommended one, u the run's own, ] next score; costs apply as
+          you type; r records the sweep
+[b]Launch[/b]    config, hypothesis, sample, repeats, provider; tab/enter: next
+          field; ctrl+s starts; esc while running cancels (recorded as
+          cancelled); when done, c compares with its parent
 [b]Decide[/b]    why + a trigger such as  recall < 0.80  or
           f1 < 0.5 or cost_per_record > 0.001;  ctrl+s records
-[b]Export[/b]    html, xlsx, csv, md, json or parquet
+[b]Export[/b]    html, xlsx, csv, md, json or parquet; never replaces a file
+          unless "replace" is ticked
 [b]Anywhere[/b]  esc goes back, ? this help, q quits (outside text fields)
 """
 

@@ -2,25 +2,29 @@
 
 The run goes through ``pipeline.runner.run_experiment``: the same code path as ``ledger run``. It
 runs in a thread worker with its own ledger connection; the UI stays responsive and the new rows
-appear in the runs table through its poll.
+appear in the runs table through its poll. Tab and Enter move from field to field; only ctrl+s
+(or the Start button) starts. The config offered is the one of the run under the cursor (its
+variant's name is the config's stem), else the last one launched. When the run is finished, its
+headline is shown and ``c`` compares it with its parent.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select, Static
 
-from ledger.errors import LedgerError
-
 from ..messages import LaunchFinished, LaunchProgress, WorkFailed
+from ..views.fmt import fmt_count, fmt_ratio, fmt_seconds, fmt_usd
+from ..widgets.form import Form
+from .base import LedgerScreen
 
 PROVIDERS = ("offline", "anthropic", "openai")
 
@@ -38,42 +42,70 @@ def find_configs(configs_dir: Path) -> list[Path]:
     return found + [p for p in shipped if p.name not in names]
 
 
-class LaunchScreen(Screen[list[int]]):
+def default_config(configs: list[Path], hint: str | None, last: str | None) -> str | None:
+    """The config of the cursor run's variant (``hint`` is its name: the config's stem), else the
+    one launched last, else the first."""
+    by_stem = {p.stem: str(p) for p in configs}
+    if hint and hint in by_stem:
+        return by_stem[hint]
+    if last and last in by_stem.values():
+        return last
+    return str(configs[0]) if configs else None
+
+
+def headline(run: Any) -> str:
+    """One line about a finished run: its quality, cost and time, or how far it got."""
+    if run.status != "ok":
+        done = f" after {fmt_count(run.record_count)} of {fmt_count(run.sample_size)} records" \
+            if run.status == "cancelled" else ""
+        error = f": {run.error}" if run.error and run.status == "failed" else ""
+        return f"run {run.id} {run.status}{done}{error}"
+    return (f"run {run.id} ok · P {fmt_ratio(run.precision)}  R {fmt_ratio(run.recall)}  "
+            f"F1 {fmt_ratio(run.f1)} · {fmt_usd(run.cost_per_record_usd)}/record · "
+            f"{fmt_seconds(run.time_per_record_s)}/record · n={fmt_count(run.sample_size)}")
+
+
+class LaunchScreen(LedgerScreen[list[int]]):
     """Dismisses with the ids of the runs appended."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back / cancel"),
         Binding("ctrl+s", "start", "Start"),
+        Binding("c", "compare", "Compare with parent", show=False),
     ]
 
-    def __init__(self, parent: int | None = None) -> None:
+    def __init__(self, parent: int | None = None, config_hint: str | None = None) -> None:
         super().__init__()
         self.parent_hint = parent
+        self.config_hint = config_hint
         self.cancel_event = threading.Event()
         self.running = False
         self.run_ids: list[int] = []
+        self.parent_id: int | None = None
         self.status: str | None = None
         self.progress_log: list[tuple[int, int, str]] = []
 
     def compose(self) -> ComposeResult:
-        configs = find_configs(self.app.configs_dir)  # type: ignore[attr-defined]
+        configs = find_configs(self.ledger_app.configs_dir)
         options = [(p.name, str(p)) for p in configs]
+        chosen = default_config(configs, self.config_hint, self.ledger_app.last_config)
         yield Header()
-        with VerticalScroll(id="launch"):
-            yield Static("launch a run (the same path as `ledger run`)", classes="title")
+        with Form(id="launch"):
+            yield Static("launch a run (the same path as `ledger run`) · tab/enter: next field · "
+                         "ctrl+s: start", classes="title")
             yield Label("config")
-            yield Select(options, value=options[0][1] if options else Select.BLANK,
+            yield Select(options, value=chosen if chosen else Select.BLANK,
                          allow_blank=not options, prompt="no configs found", id="config")
             yield Label("hypothesis (what you expect this change to do)")
             yield Input(placeholder="e.g. a larger top_k lifts recall on rare chapters", id="hypothesis")
             with Horizontal(classes="fields"):
-                with VerticalScroll(classes="field"):
+                with Vertical(classes="field"):
                     yield Label("sample size")
                     yield Input("200", id="sample", restrict=r"[0-9]*")
-                with VerticalScroll(classes="field"):
+                with Vertical(classes="field"):
                     yield Label("repeats")
                     yield Input("1", id="repeat", restrict=r"[0-9]*")
-                with VerticalScroll(classes="field"):
+                with Vertical(classes="field"):
                     yield Label("provider")
                     yield Select([(p, p) for p in PROVIDERS], value="offline", allow_blank=False,
                                  id="provider")
@@ -89,7 +121,6 @@ class LaunchScreen(Screen[list[int]]):
         self.query_one("#hypothesis", Input).focus()
 
     @on(Button.Pressed, "#start")
-    @on(Input.Submitted)
     def action_start(self) -> None:
         if self.running:
             return
@@ -109,55 +140,68 @@ class LaunchScreen(Screen[list[int]]):
         repeat = max(int(repeat_text or "1"), 1)
         provider = str(self.query_one("#provider", Select).value)
         self.running = True
+        self.status = None
         self.cancel_event.clear()
+        self.ledger_app.last_config = str(config)
         self.query_one("#start", Button).disabled = True
         self.query_one("#cancel", Button).disabled = False
         self.query_one("#progress", ProgressBar).display = True
         status.update("starting…")
         self.launch(Path(str(config)), hypothesis, sample, repeat, provider)
 
-    @work(thread=True, exclusive=True, group="launch")
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False, name="launching the run")
     def launch(self, config: Path, hypothesis: str, sample: int | None, repeat: int, provider: str) -> None:
         from pipeline.runner import run_experiment
 
         def progress(done: int, total: int, message: str) -> None:
             self.post_message(LaunchProgress(done, total, message))
 
-        try:
-            with self.app.open_ledger() as ledger:  # type: ignore[attr-defined]
-                runs = run_experiment(ledger, config, hypothesis=hypothesis, sample=sample, repeat=repeat,
-                                      provider=provider, progress=progress, cancel=self.cancel_event)
-        except LedgerError as exc:
-            self.post_message(LaunchFinished([], "failed", str(exc)))
-            return
+        with self.ledger_app.open_ledger() as ledger:
+            runs = run_experiment(ledger, config, hypothesis=hypothesis, sample=sample, repeat=repeat,
+                                  provider=provider, progress=progress, cancel=self.cancel_event)
         status = "cancelled" if any(r.status == "cancelled" for r in runs) else (
             "failed" if any(r.status == "failed" for r in runs) else "ok")
         error = next((r.error for r in runs if r.error), None)
-        self.post_message(LaunchFinished([r.id for r in runs], status, error))
+        parent = runs[0].parent_id if runs else None
+        self.post_message(LaunchFinished([r.id for r in runs], status, error, [headline(r) for r in runs], parent))
 
     def on_launch_progress(self, message: LaunchProgress) -> None:
         self.progress_log.append((message.done, message.total, message.message))
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=max(message.total, 1), progress=message.done)
         self.query_one("#launch-status", Static).update(
-            f"{message.done}/{message.total} · {_escape(message.message)}")
+            f"{message.done}/{message.total} · {escape(message.message)}")
 
     def on_launch_finished(self, message: LaunchFinished) -> None:
         self.running = False
         self.run_ids = message.run_ids
+        self.parent_id = message.parent_id
         self.status = message.status
         self.query_one("#start", Button).disabled = False
         self.query_one("#cancel", Button).disabled = True
-        ids = ", ".join(map(str, message.run_ids)) or "none"
         colour = {"ok": "green", "cancelled": "yellow"}.get(message.status, "red")
-        error = f": {_escape(message.error)}" if message.error else ""
-        self.query_one("#launch-status", Static).update(
-            f"[{colour}]{message.status}[/] · runs appended: {ids}{error}")
-        self.notify(f"launch {message.status}: runs {ids}",
+        lines = [f"[{colour}]{escape(line)}[/]" for line in message.headline] or \
+            [f"[{colour}]{message.status}[/]" + (f": {escape(message.error)}" if message.error else "")]
+        if self.parent_id and message.status == "ok":
+            lines.append(f"[b]c[/b] compares with its parent, run {self.parent_id} · esc goes back")
+        self.query_one("#launch-status", Static).update("\n".join(lines))
+        self.set_focus(None)  # keys are commands again: c compares, esc goes back
+        self.notify(f"launch {message.status}: runs {', '.join(map(str, message.run_ids)) or 'none'}",
                     severity="information" if message.status == "ok" else "warning")
 
-    def on_work_failed(self, message: WorkFailed) -> None:
-        self.notify(f"{message.what}: {message.error}", severity="error", timeout=8)
+    def show_error(self, message: WorkFailed) -> None:
+        self.running = False
+        self.status = "failed"
+        self.query_one("#start", Button).disabled = False
+        self.query_one("#cancel", Button).disabled = True
+        self.query_one("#launch-status", Static).update(f"[red]{escape(message.error)}[/]")
+
+    def action_compare(self) -> None:
+        if self.running or not self.run_ids or not self.parent_id:
+            return
+        from .compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(str(self.parent_id), ",".join(map(str, self.run_ids))))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -170,9 +214,3 @@ class LaunchScreen(Screen[list[int]]):
             self.action_cancel()
             return
         self.dismiss(self.run_ids)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -10,15 +10,16 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from ..data import COLUMNS, RunRow, mark_cell, row_cells
+from ..views.runs import Column, RunRow, columns_for, mark_cell, row_cells
 
 
 class RunsTable(DataTable[str | Text]):
     """Shows :class:`RunRow` values. Rows are keyed by ``str(run id)``.
 
-    Columns have fixed widths so that adding rows never measures a cell, and the table holds a
-    window of at most PAGE rows of the view, which slides when the cursor reaches either end: a
-    10,000-run ledger opens as fast as a 1,000-run one.
+    Columns have fixed widths (chosen for the terminal's width by
+    :func:`~tui.views.runs.columns_for`) so that adding rows never measures a cell, and the table
+    holds a window of at most PAGE rows of the view, which slides when the cursor reaches either
+    end: a 10,000-run ledger opens as fast as a 1,000-run one.
     """
 
     PAGE = 1000
@@ -30,12 +31,32 @@ class RunsTable(DataTable[str | Text]):
         self.window_start = 0
         self.marks: Mapping[int, str] = {}
         self.alerts: Mapping[int, str] = {}
+        self.layout_columns: tuple[Column, ...] = ()
+        self.all_rows: Sequence[RunRow] = ()  # every run (columns depend on them, not on a filter)
         self._sliding = False
 
-    def on_mount(self) -> None:
-        for column in COLUMNS:
+    def relayout(self, width: int | None = None) -> bool:
+        """Choose the columns for the current width; True when they changed (the caller refills)."""
+        width = width if width is not None else (self.size.width or self.app.size.width)
+        columns = columns_for(width, self.all_rows)
+        if columns == self.layout_columns:
+            return False
+        self.layout_columns = columns
+        super().clear(columns=True)
+        self.shown = []
+        for column in columns:
             label = column.label.rjust(column.width) if column.numeric else column.label
             self.add_column(label, width=column.width, key=column.key)
+        return True
+
+    def on_resize(self) -> None:
+        if self.relayout() and self.view:
+            self._fill(self._view_index_of_cursor())
+
+    def _view_index_of_cursor(self) -> int:
+        cursor = self.cursor_id
+        ids = [r.id for r in self.view]
+        return ids.index(cursor) if cursor in ids else len(ids) - 1
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Skip DataTable's measuring of every new cell: our columns have fixed widths and our rows
@@ -49,12 +70,12 @@ class RunsTable(DataTable[str | Text]):
 
     def _cells(self, row: RunRow, marks: Mapping[int, str], alerts: Mapping[int, str]) -> list[str | Text]:
         cells: list[str | Text] = []
-        for column, value in zip(COLUMNS, row_cells(row, marks, alerts), strict=True):
+        for column, value in zip(self.layout_columns, row_cells(row, self.layout_columns, marks, alerts), strict=True):
             if column.numeric:
                 cells.append(value.rjust(column.width))
-            elif column.key == "mark" and value:
-                cells.append(self._mark_text(row.id, value, alerts))
-            elif column.key == "status" and row.status != "ok":
+            elif column.key == "mark":
+                cells.append(self._mark_text(value))
+            elif column.key in ("status", "hypothesis") and row.status != "ok" and value.startswith(row.status[:6]):
                 cells.append(Text(value, style="bold red" if row.status == "failed" else "yellow"))
             else:
                 cells.append(Text(value))
@@ -66,6 +87,7 @@ class RunsTable(DataTable[str | Text]):
         among them, else on the last row. Only a window of PAGE rows around it is in the table."""
         self.view = list(rows)
         self.marks, self.alerts = marks, alerts
+        self.relayout()
         ids = [r.id for r in self.view]
         target = ids.index(keep_id) if keep_id is not None and keep_id in ids else len(ids) - 1
         self._fill(target)
@@ -108,7 +130,11 @@ class RunsTable(DataTable[str | Text]):
         self.marks, self.alerts = marks, alerts
         was_last = not self.shown or (self.cursor_row >= len(self.shown) - 1 and self.window_end == len(self.view))
         at_end = self.window_end == len(self.view)
+        keep = self._view_index_of_cursor()
         self.view.extend(rows)
+        if self.relayout():  # e.g. a second experiment, or ids one digit longer
+            self._fill(len(self.view) - 1 if was_last else keep)
+            return
         if at_end:
             self._add_many([(str(row.id), self._cells(row, marks, alerts)) for row in rows])
             self.shown.extend(row.id for row in rows)
@@ -170,13 +196,12 @@ class RunsTable(DataTable[str | Text]):
 
     def refresh_mark(self, run_id: int, marks: Mapping[int, str], alerts: Mapping[int, str]) -> None:
         if str(run_id) in self.rows:
-            value = mark_cell(run_id, marks, alerts)
-            self.update_cell(str(run_id), "mark", self._mark_text(run_id, value, alerts))
+            self.update_cell(str(run_id), "mark", self._mark_text(mark_cell(run_id, marks, alerts)))
 
     @staticmethod
-    def _mark_text(run_id: int, value: str, alerts: Mapping[int, str]) -> Text:
-        """Marked rows show their group letter; red when the row also carries an alert."""
-        return Text(value, style="bold red" if run_id in alerts else "bold yellow")
+    def _mark_text(value: str) -> Text:
+        """The group letter in yellow, the alert in red: both visible at once."""
+        return Text.assemble((value[0], "bold yellow"), (value[1], "bold red"))
 
     @property
     def cursor_id(self) -> int | None:

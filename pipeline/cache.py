@@ -1,0 +1,152 @@
+"""Artifacts built once per key and kept on disk in the user cache, checked on every load.
+
+The retrieval stage's fixed costs (the taxonomy's vectors, the usearch graph, the BM25 postings)
+depend only on (taxonomy, embedder, dimension, metric, knobs). Each artifact is one file named by a
+digest of its key, with a JSON sidecar holding the key, the file's size and its SHA-256. A load
+checks all three before trusting the file (then memory-maps it); a missing, corrupt or stale file is
+rebuilt. Builders take an exclusive lock per key (a second process waits, then loads what the first
+built) and publish by ``os.replace`` of a fully written, fsynced file, so a reader never sees half
+a file. A cache that cannot be written (read-only, full disk) costs a rebuild, never a run.
+
+The folder is ``$LEDGER_CACHE_DIR``, else ``$XDG_CACHE_HOME/ledger``, else ``~/.cache/ledger``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+FORMAT = 1
+T = TypeVar("T")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("LEDGER_CACHE_DIR")
+    if base:
+        return Path(base).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ledger"
+
+
+@dataclass(frozen=True)
+class Cached(Generic[T]):
+    """An artifact and how it was had: ``status`` is hit (read from disk), built (missing before),
+    rebuilt (the file on disk was corrupt or stale) or uncached (the cache could not be written)."""
+
+    value: T
+    status: str
+    seconds: float
+    path: Path | None
+
+
+def key_digest(fields: Mapping[str, Any]) -> str:
+    blob = json.dumps({"format": FORMAT, **fields}, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _check(data: Path, meta: Path, digest: str) -> str:
+    """'' when ``data`` is what ``meta`` promises for this key; else why not."""
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError):
+        return "corrupt"
+    if not isinstance(info, dict) or info.get("key") != digest or info.get("format") != FORMAT:
+        return "stale"
+    try:
+        if data.stat().st_size != info.get("size") or _sha256(data) != info.get("sha256"):
+            return "corrupt"
+    except OSError:
+        return "corrupt"
+    return ""
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    import fcntl
+
+    with lock.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _publish(save: Callable[[Path], None], data: Path, meta: Path, digest: str,
+             fields: Mapping[str, Any]) -> None:
+    tmp = data.with_name(f".{data.name}.{os.getpid()}.tmp")
+    meta_tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
+    try:
+        save(tmp)
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        info = {"format": FORMAT, "key": digest, "fields": dict(fields),
+                "size": tmp.stat().st_size, "sha256": _sha256(tmp)}
+        # The data first, then the sidecar that vouches for it: a crash in between leaves a
+        # sidecar that does not match, which the next load rebuilds.
+        os.replace(tmp, data)
+        meta_tmp.write_text(json.dumps(info, sort_keys=True, default=str), encoding="utf-8")
+        os.replace(meta_tmp, meta)
+    finally:
+        tmp.unlink(missing_ok=True)
+        meta_tmp.unlink(missing_ok=True)
+
+
+def cached(
+    kind: str, fields: Mapping[str, Any], suffix: str, build: Callable[[], T],
+    save: Callable[[T, Path], None], load: Callable[[Path], T], folder: Path | None = None,
+) -> Cached[T]:
+    """The artifact for ``fields``: loaded from the cache when it checks out, else built.
+
+    ``build()`` makes it in memory, ``save(value, path)`` writes it to a file and ``load(path)``
+    reads that file back (memory-mapped where it can), raising ``ValueError`` or ``OSError`` when
+    the file is unreadable.
+    """
+    start = time.perf_counter()
+    digest = key_digest({"kind": kind, **fields})
+    folder = folder or cache_dir()
+    data = folder / f"{kind}-{digest[:32]}{suffix}"
+    meta = data.with_name(data.name + ".json")
+
+    def hit() -> Cached[T] | None:
+        if _check(data, meta, digest):
+            return None
+        try:
+            return Cached(load(data), "hit", time.perf_counter() - start, data)
+        except (ValueError, OSError):
+            return None
+
+    found = hit()
+    if found is not None:
+        return found
+    why = _check(data, meta, digest)
+    with contextlib.ExitStack() as stack:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_exclusive(folder / f"{kind}-{digest[:32]}.lock"))
+        except OSError:
+            return Cached(build(), "uncached", time.perf_counter() - start, None)
+        found = hit()  # another process may have built it while we waited for the lock
+        if found is not None:
+            return found
+        value = build()
+        try:
+            _publish(lambda path: save(value, path), data, meta, digest, fields)
+        except OSError:
+            return Cached(value, "uncached", time.perf_counter() - start, None)
+    status = "built" if why == "missing" else "rebuilt"
+    return Cached(value, status, time.perf_counter() - start, data)
