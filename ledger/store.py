@@ -64,6 +64,17 @@ def _finite(value: Any, where: str) -> float | None:
     return number + 0.0  # -0.0 becomes 0.0, as SQLite stores it
 
 
+def _stage_value(value: Any, where: str) -> Any:
+    """A stage total: a finite number, true/false, or a short text (e.g. how an index was had)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        if len(value) > 200:
+            raise InvalidRun(f"{where} is a text of {len(value)} characters; keep stage notes under 200")
+        return value
+    return _finite(value, where)
+
+
 def _non_negative(value: Any, where: str) -> float | None:
     number = _finite(value, where)
     if number is not None and number < 0:
@@ -1127,11 +1138,13 @@ def _outcomes(run: RunInput, records: Records | None,
     stages = timing_in.get("stages")
     if stages is not None:
         if not isinstance(stages, dict) or not all(
-            isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+            isinstance(v, dict) and all(x is None or isinstance(x, (int, float, str)) for x in v.values())
             for v in stages.values()
         ):
-            raise InvalidRun("timing.stages must be an object of stage: {wall_s: number, ...}")
-        timing["stages"] = {k: {f: _finite(x, f"timing.stages.{k}.{f}") for f, x in v.items()} for k, v in stages.items()}
+            raise InvalidRun("timing.stages must be an object of stage: {wall_s: number, ...} (numbers, "
+                             "true/false or short texts per stage)")
+        timing["stages"] = {k: {f: _stage_value(x, f"timing.stages.{k}.{f}") for f, x in v.items()}
+                            for k, v in stages.items()}
     elif records is not None and records.stage_names():
         timing["stages"] = _stage_totals(records)
     if wall is not None and sample_size:

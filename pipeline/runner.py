@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from .taxonomy import Taxonomy
 Progress = Callable[[int, int, str], None]
 Outputs = Callable[[Run, list[RecordOutput]], None]
 POSITIVE = "wrong"
+CASE_CANDIDATES = 5  # the top candidates kept with each record's output (what `ledger cases` shows)
 STAGES = ("filter", "enrich", "retrieve", "rerank", "decide")
 
 # A config names models as the offline provider prices them; a real provider of another family
@@ -85,12 +87,17 @@ def run_experiment(
     dataset: Path | None = None,
     key: str | None = None,
     batch: bool = False,
+    evalset: str | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     outputs: Outputs | None = None,
 ) -> list[Run]:
-    """Run ``config_path`` ``repeat`` times (seeds ``seed``, ``seed + 1``, ...); one run each.
+    """Run ``config_path`` on an evaluation set, ``repeat`` times; one run each.
 
+    The set is ``evalset`` (stored in the ledger), else the sample of ``sample`` records drawn with
+    ``seed`` from the config's data, stored as a set on first use (so every config run on the same
+    sample is paired with every other). Repeats run the same records again with the pipeline's own
+    randomness reseeded (``seed``, ``seed + 1``, ...): they measure run-to-run variance.
     ``batch`` submits the LLM stages through the provider's batch API; ``outputs(run, rows)`` is
     called after each run is appended, with what the pipeline said about each of its records.
     """
@@ -112,19 +119,23 @@ def run_experiment(
         raise LedgerError(f"--sample must be at least 1, got {sample}")
     if parent is not None and not ledger.exists(parent):
         raise LedgerError(f"parent run {parent} is not in the ledger; `ledger ls` lists the runs")
+    if evalset is not None and (sample is not None or dataset is not None):
+        raise LedgerError("--evalset names the records to run on: leave out --sample and --dataset "
+                          "(or leave out --evalset to draw a sample)")
     n = sample if sample is not None else cfg.run.sample
     base_seed = seed if seed is not None else cfg.run.seed
     runs: list[Run] = []
     try:
         tax, data = load_inputs(cfg, dataset)
+        chosen = _evaluation_set(ledger, data, evalset, n, base_seed)
     except LedgerError as exc:
         runs.append(_append_failed(ledger, cfg, Path(config_path), hypothesis, parent, exc, n, base_seed))
         raise
-    total = (min(n, data.size) if n else data.size) * repeat
+    total = len(chosen.records) * repeat
     done_before = 0
     for r in range(repeat):
         run = _one_run(
-            ledger, cfg, Path(config_path), tax, data, hypothesis=hypothesis, sample=n,
+            ledger, cfg, Path(config_path), tax, data, chosen, hypothesis=hypothesis,
             seed=base_seed + r, repeat_index=r, repeat=repeat, parent=parent, key=key,
             progress=progress, cancel=cancel, done_before=done_before, total=total,
             outputs=outputs,
@@ -136,12 +147,44 @@ def run_experiment(
     return runs
 
 
+@dataclass(frozen=True)
+class _Chosen:
+    """The records a run evaluates and the stored evaluation set they are."""
+
+    name: str
+    records: list[Record]
+    seed: int | None  # the sample's seed (None: a set named by the user)
+
+
+def _evaluation_set(ledger: Ledger, data: Dataset, name: str | None, n: int | None, seed: int) -> _Chosen:
+    from .data import sample_indices
+    from .evalsets import from_eval_records, to_eval_records
+
+    if name is not None:
+        stored = ledger.evalset(name)
+        return _Chosen(stored.name, from_eval_records(ledger.evalset_records(stored.id)), None)
+    indices = sample_indices(data.size, n, seed)
+    whole = len(indices) == data.size
+    set_name = f"{data.name}-all" if whole else f"{data.name}-n{len(indices)}-seed{seed}"
+    records = data.take(indices)
+    source = {"dataset": data.name, "dataset_digest": data.digest, "population": data.size,
+              "sample": None if whole else len(indices), "seed": None if whole else seed}
+    description = (f"all {data.size:,} records of {data.name}" if whole else
+                   f"{len(indices):,} of the {data.size:,} records of {data.name}, drawn with seed {seed}")
+    ledger.add_evalset(set_name, to_eval_records(records), description=description, source=source)
+    return _Chosen(set_name, records, None if whole else seed)
+
+
 def _append_failed(ledger: Ledger, cfg: Config, path: Path, hypothesis: str, parent: int | None,
                    exc: BaseException, n: int | None, seed: int) -> Run:
+    params = cfg.to_params()
+    for key in ("sample", "seed"):
+        params["run"].pop(key, None)
     return ledger.append(RunInput(
         experiment=cfg.run.experiment, hypothesis=hypothesis, notes=f"config {path.name}",
-        params=cfg.to_params(), parent=parent, status="failed", error=_error_text(exc),
-        dataset={"sample_size": n or 0, "seed": seed}, positive_label=POSITIVE,
+        variant=path.stem, variant_exclude=EXECUTION_PARAMS, params=params, parent=parent,
+        status="failed", error=_error_text(exc), dataset={"sample_size": n or 0, "seed": seed},
+        positive_label=POSITIVE,
     ))
 
 
@@ -152,18 +195,16 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _one_run(
-    ledger: Ledger, cfg: Config, path: Path, tax: Taxonomy, data: Dataset, *, hypothesis: str,
-    sample: int | None, seed: int, repeat_index: int, repeat: int, parent: int | None,
+    ledger: Ledger, cfg: Config, path: Path, tax: Taxonomy, data: Dataset, chosen: _Chosen, *,
+    hypothesis: str, seed: int, repeat_index: int, repeat: int, parent: int | None,
     key: str | None, progress: Progress | None, cancel: threading.Event | None,
     done_before: int, total: int, outputs: Outputs | None,
 ) -> Run:
-    from .data import sample as draw
-
     stages = enabled_stages(cfg)
-    records = draw(data, sample, seed)
+    records = chosen.records
     pname = cfg.provider.name
     models = {s: resolve_model(pname, getattr(cfg, s).model) for s in ("filter", "enrich", "rerank")}
-    params = _params(cfg, stages, models, len(records), seed, repeat_index, repeat)
+    params = _params(cfg, stages, models)
     batches: list[Batch] = []
     started = time.perf_counter()
     status, error = "ok", None
@@ -185,8 +226,9 @@ def _one_run(
         status, error, interrupted = "failed", _error_text(exc), exc
     wall = time.perf_counter() - started
     run = ledger.append(_run_input(
-        cfg, path, data, ctx, batches, stages, models, len(records), hypothesis=hypothesis,
-        params=params, seed=seed, parent=parent, status=status, error=error, wall=wall))
+        cfg, path, data, chosen, ctx, batches, stages, models, hypothesis=hypothesis, params=params,
+        replicate={"index": repeat_index, "of": repeat, "seed": seed}, parent=parent,
+        status=status, error=error, wall=wall))
     if outputs is not None:
         outputs(run, [o for b in batches for o in b.outputs()])
     if interrupted is not None:
@@ -198,13 +240,21 @@ def _one_run(
     return run
 
 
+# Execution knobs: how a run is carried out, not what it does to the records (never a new variant).
+EXECUTION_PARAMS = ["run.chunk", "run.name", "provider.concurrency", "provider.max_retries",
+                    "provider.timeout_s", "provider.cache", "provider.cache_path",
+                    "provider.requests_per_minute", "provider.tokens_per_minute",
+                    "provider.batch_poll_s", "provider.base_url"]
+
+
 def _run_input(
-    cfg: Config, path: Path, data: Dataset, ctx: Context | None, batches: list[Batch],
-    stages: list[str], models: dict[str, str], n: int, *, hypothesis: str,
-    params: dict[str, Any], seed: int, parent: int | None, status: str, error: str | None,
-    wall: float,
+    cfg: Config, path: Path, data: Dataset, chosen: _Chosen, ctx: Context | None,
+    batches: list[Batch], stages: list[str], models: dict[str, str], *, hypothesis: str,
+    params: dict[str, Any], replicate: dict[str, Any], parent: int | None, status: str,
+    error: str | None, wall: float,
 ) -> RunInput:
     """The run as the ledger takes it: whatever finished, with its timing, cost and caveats."""
+    n = len(chosen.records)
     pname = cfg.provider.name
     finished = sum(b.n for b in batches)
     if status != "ok" and error is not None:
@@ -225,6 +275,9 @@ def _run_input(
     return RunInput(
         experiment=cfg.run.experiment,
         variant=path.stem,  # the config names the variant (what was changed)
+        variant_exclude=EXECUTION_PARAMS,
+        evalset=chosen.name,
+        replicate=replicate,
         hypothesis=hypothesis,
         notes=f"config {path.name}" + (f" ({cfg.run.name})" if cfg.run.name else ""),
         caveats=caveats,
@@ -232,7 +285,7 @@ def _run_input(
         prompts=_prompts(cfg, stages),
         code=_code_version(),
         dataset={"name": data.name, "digest": data.digest, "sample_size": n,
-                 "seed": seed, "population": data.size},
+                 "seed": chosen.seed, "population": data.size},
         records=_records(batches, stages) if batches else None,
         positive_label=POSITIVE,
         parent=parent,
@@ -250,13 +303,14 @@ def _code_version() -> Any:
     return code_version()
 
 
-def _params(cfg: Config, stages: list[str], models: dict[str, str], n: int, seed: int,
-            repeat_index: int, repeat: int) -> dict[str, Any]:
+def _params(cfg: Config, stages: list[str], models: dict[str, str]) -> dict[str, Any]:
+    """What the run does, as it was configured: the sample and the seeds are the evaluation set's
+    and the repeat's (stored with them), never a change to the pipeline."""
     from .prices import PRICES_VERSION
 
     params = cfg.to_params()
-    params["run"].update({"sample": n, "seed": seed, "repeat_index": repeat_index,
-                          "repeat": repeat})
+    for key in ("sample", "seed"):
+        params["run"].pop(key, None)
     params["resolved_models"] = {s: models[s] for s in stages if s in models}
     params["prices_version"] = PRICES_VERSION
     return params
@@ -428,9 +482,13 @@ def _records(batches: list[Batch], stages: list[str]) -> Records:
         parts = [numeric[f"stages.{s}.{field}"] for s in stages if f"stages.{s}.{field}" in numeric]
         if parts:
             numeric[total] = np.nansum(np.vstack(parts), axis=0)
+    said = [o for b in batches for o in b.outputs()]
     return Records.from_columns(
         ids, labels, preds, strata=strata,
         numeric={k: v.astype("<f8").tolist() for k, v in numeric.items()},
+        outputs={"code": [o.code for o in said],
+                 "candidates": [list(o.candidates[:CASE_CANDIDATES]) for o in said],
+                 "rationale": [o.rationale or None for o in said]},
     )
 
 

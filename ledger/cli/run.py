@@ -53,9 +53,10 @@ class _Bar:
 def run(
     config: Annotated[Path, typer.Argument(help="Pipeline config (TOML), e.g. configs/04_reranker.toml.")],
     hypothesis: Annotated[str, typer.Option("--hypothesis", "-H", help="What you expect this change to do.")] = "",
-    sample: Annotated[int | None, typer.Option("--sample", "-n", help="Records to draw (default: the config's).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sampling and provider seed (repeats use seed, seed+1, ...).")] = None,
-    repeat: Annotated[int, typer.Option("--repeat", "-r", help="Independent repeats, one run each.")] = 1,
+    sample: Annotated[int | None, typer.Option("--sample", "-n", help="Records to draw (default: the config's); the sample is stored as an evaluation set that every config run on it is paired on.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Which sample to draw (default: the config's; another seed is a fresh sample, a new evaluation set). Repeats reseed the pipeline with seed, seed+1, ...")] = None,
+    repeat: Annotated[int, typer.Option("--repeat", "-r", help="Run the same records this many times (the pipeline's randomness reseeded): repeats measure run-to-run variance.")] = 1,
+    evalset: Annotated[str | None, typer.Option("--evalset", help="Run on this stored evaluation set (`ledger evalset ls`) instead of drawing a sample.")] = None,
     parent: Annotated[int | None, typer.Option("--parent", help="Run to diff against (default: the experiment's last run).")] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="offline (default, no key), anthropic or openai.")] = None,
     dataset: Annotated[Path | None, typer.Option("--dataset", help="Your records (CSV, JSONL or Parquet) instead of the generated default.")] = None,
@@ -87,7 +88,7 @@ def run(
                 result["runs"] = run_experiment(
                     ledger, config, hypothesis=hypothesis, sample=sample, seed=seed,
                     repeat=repeat, parent=parent, provider=provider, dataset=dataset, key=key,
-                    batch=batch, progress=bar, cancel=cancel,
+                    batch=batch, evalset=evalset, progress=bar, cancel=cancel,
                 )
             except BaseException as exc:
                 result["error"] = exc

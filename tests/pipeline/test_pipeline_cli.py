@@ -35,7 +35,11 @@ def test_run_command_appends_and_prints(tmp_path: Path) -> None:
     with Ledger(db) as led:
         runs = led.runs()
         assert [r.hypothesis for r in runs] == ["hybrid", "hybrid"]
-        assert [r.dataset["seed"] for r in runs] == [4, 5]  # type: ignore[index]
+        # repeats run the same sample (seed 4, one evaluation set) with the pipeline reseeded
+        assert [r.dataset["seed"] for r in runs] == [4, 4]  # type: ignore[index]
+        assert [r.replicate for r in runs] == [{"index": 0, "of": 2, "seed": 4}, {"index": 1, "of": 2, "seed": 5}]
+        assert runs[0].evalset_id == runs[1].evalset_id is not None
+        assert led.records(runs[0].id).ids == led.records(runs[1].id).ids
 
 
 def test_run_errors_are_one_line(tmp_path: Path) -> None:

@@ -52,8 +52,8 @@ def test_every_config_appends_a_complete_run_offline(ledger: Ledger, config: Pat
     assert run.cost["billing"] == "estimated" and "prices" in run.cost
     assert run.dataset is not None and run.dataset["seed"] == 3
     assert run.dataset["name"] == "hs2022-synthetic-v2" and len(run.dataset["digest"]) == 64
-    assert run.params["run.sample"] == 120 and "retrieve.top_k" in run.params
-    assert run.code is not None or run.code is None  # outside git it is None
+    assert "retrieve.top_k" in run.params and "run.sample" not in run.params  # the set's, not a change
+    assert run.evalset_id is not None and ledger.evalset(run.evalset_id).record_count == 120
     recs = ledger.records(run.id)
     assert recs.strata is not None and all(s is not None and len(s) == 2 for s in recs.strata)
     for stage in stages:
@@ -90,12 +90,37 @@ def test_same_seed_same_outcome_other_seed_differs(tmp_path: Path) -> None:
     assert outs[0][0] != outs[2][0]
 
 
-def test_repeats_use_successive_seeds_and_chain(ledger: Ledger) -> None:
+def test_repeats_run_the_same_records_reseeded_and_share_their_parent(ledger: Ledger) -> None:
     runs = run_experiment(ledger, BASELINE, hypothesis="rep", sample=60, seed=10, repeat=3)
-    assert [r.dataset["seed"] for r in runs] == [10, 11, 12]  # type: ignore[index]
+    assert [r.replicate["seed"] for r in runs] == [10, 11, 12]  # type: ignore[index]
+    assert [r.dataset["seed"] for r in runs] == [10, 10, 10]  # type: ignore[index]
+    assert len({r.evalset_id for r in runs}) == 1
+    assert len({tuple(ledger.records(r.id).ids) for r in runs}) == 1  # the same 60 records
     # repeats are one variant: they share their parent, never chain to each other
     assert runs[0].parent_id == runs[1].parent_id == runs[2].parent_id
     assert len({r.variant for r in runs}) == 1
+
+
+def test_configs_on_one_sample_are_paired_and_a_new_seed_is_a_new_set(ledger: Ledger) -> None:
+    [a] = run_experiment(ledger, BASELINE, hypothesis="a", sample=50)
+    [b] = run_experiment(ledger, ROOT / "configs" / "03_hybrid.toml", hypothesis="b", sample=50)
+    [c] = run_experiment(ledger, BASELINE, hypothesis="c", sample=50, seed=99)
+    assert a.evalset_id == b.evalset_id != c.evalset_id
+    assert b.parent_id == a.id and b.variant != a.variant and c.variant == a.variant
+    outputs = ledger.records(b.id).outputs
+    assert set(outputs) == {"code", "candidates", "rationale"}
+    assert all(len(c) <= 5 for c in outputs["candidates"])
+    # the set holds each declaration's input once; the runs store none of their own
+    assert not ledger.records(a.id).inputs and "text" in ledger.evalset_records(a.evalset_id).inputs  # type: ignore[arg-type]
+
+
+def test_a_stored_evaluation_set_can_be_named(ledger: Ledger) -> None:
+    [a] = run_experiment(ledger, BASELINE, hypothesis="a", sample=40, seed=3)
+    name = ledger.evalset(a.evalset_id).name  # type: ignore[arg-type]
+    [b] = run_experiment(ledger, ROOT / "configs" / "03_hybrid.toml", hypothesis="b", evalset=name)
+    assert b.evalset_id == a.evalset_id and ledger.records(b.id).ids == ledger.records(a.id).ids
+    with pytest.raises(LedgerError, match="leave out --sample"):
+        run_experiment(ledger, BASELINE, hypothesis="x", evalset=name, sample=10)
 
 
 def test_explicit_parent_and_diff(ledger: Ledger) -> None:
