@@ -49,9 +49,8 @@ def _records(loaded: Loaded, head: str, opts: CompareOptions) -> Records:
     strata = loaded.strata or ()
     built = build(matched, len(loaded.classes))
     quality = Q.analyse(built, matched, loaded.positive_code, head, opts)
-    # single runs get exact per-stratum tests from their codes; repeats need strata kept apart in cells
-    single = matched.a.single and matched.b.single
-    by_stratum = built if single or not strata else build(matched, len(loaded.classes), len(strata))
+    # single runs get exact per-stratum tests from their codes; otherwise strata are kept apart in cells
+    by_stratum = built if B.from_codes(matched) or not strata else build(matched, len(loaded.classes), len(strata))
     breakdown = B.analyse(matched, by_stratum, loaded.classes, strata, loaded.positive_code, opts)
     return Records(matched, built, quality, breakdown, N.record_tests(matched, opts.alpha))
 

@@ -326,14 +326,20 @@ def _eligible(sums: tuple[Sums, Sums], strata: list[tuple[Sums, Sums]], positive
     return out
 
 
+def from_codes(m: Matched) -> bool:
+    """Whether the tables and tests come straight from the records' codes (single runs whose
+    labels agree); otherwise from cells that keep strata apart (:func:`ledger.compare.design.build`)."""
+    return m.a.single and m.b.single and not (m.pairing.paired and m.pairing.label_mismatch)
+
+
 def analyse(m: Matched, built: Built, classes: Sequence[str], strata: Sequence[str], positive: int | None,
             opts: CompareOptions) -> Breakdown:
-    """``built``: the cells of ``m``, keeping strata apart when the runs are not single."""
+    """``built``: the cells of ``m``, keeping strata apart unless :func:`from_codes`."""
     from .stratified import mix_tests, stratified_tests
 
     k, n_strata = len(classes), len(strata)
     paired = m.pairing.paired
-    exact = m.a.single and m.b.single and not (paired and m.pairing.label_mismatch)
+    exact = from_codes(m)
     if exact:
         x = Codes(m.a.label[:, 0], m.a.prediction[:, 0], m.b.label[:, 0], m.b.prediction[:, 0])
         sums = (code_sums(x.la, x.pa, k), code_sums(x.lb, x.pb, k))

@@ -255,6 +255,32 @@ def test_min_support_applies_to_both_sides(ledger: Ledger) -> None:
     assert any(f.class_name == "wrong" and f.metric == "recall" and f.is_regression for f in c.flags)
 
 
+def test_paired_runs_whose_labels_differ_still_count_every_stratum(ledger: Ledger) -> None:
+    """Same record ids, some relabelled between the runs: the tables come from cells that keep
+    strata apart, and each stratum's counts are the hand counts of its records."""
+    rng = random.Random(3)
+    n = 240
+    ids = [f"r{i}" for i in range(n)]
+    strata = [f"s{i % 3}" for i in range(n)]
+    la = [rng.choice(["wrong", "ok", "ok", "ok"]) for _ in range(n)]
+    lb = [("ok" if x == "wrong" else "wrong") if i % 20 == 0 else x for i, x in enumerate(la)]  # 12 relabelled
+    pa = [x if rng.random() < 0.85 else rng.choice(["wrong", "ok"]) for x in la]
+    pb = [x if rng.random() < 0.8 else rng.choice(["wrong", "ok"]) for x in lb]
+    a, b = run(ledger, ids, la, pa, strata=strata), run(ledger, ids, lb, pb, strata=strata)
+    c = compare_runs(ledger, [a], [b])
+    assert c.pairing.paired and c.pairing.label_mismatch == 12
+    assert [r.name for r in c.per_stratum] == ["s0", "s1", "s2"]
+    for row in c.per_stratum:
+        mine = [i for i in range(n) if strata[i] == row.name]
+        for side, labels, preds in ((row.a, la, pa), (row.b, lb, pb)):
+            assert side.n == len(mine)
+            assert side.accuracy == pytest.approx(sum(labels[i] == preds[i] for i in mine) / len(mine))
+            assert side.positive is not None
+            assert side.positive.support == sum(labels[i] == "wrong" for i in mine)
+            assert side.positive.tp == sum(labels[i] == preds[i] == "wrong" for i in mine)
+        assert "accuracy" in row.tests
+
+
 def test_paired_precision_uses_the_exact_paired_test(ledger: Ledger) -> None:
     """Brute force: every assignment of the records predicted 'wrong' by one run only."""
     import itertools
