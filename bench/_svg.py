@@ -69,3 +69,51 @@ def loglog(title: str, xlabel: str, series: dict[str, list[tuple[float, float]]]
         out.append(f'<text x="{left + pw + 34}" y="{ly}">{escape(name)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def cells_chart(title: str, labels: list[str], series: dict[str, list[float | None]], ylabel: str,
+                lo: float, hi: float, band: tuple[float, float] | None = None, line: float | None = None,
+                width: int = 1100, height: int = 340) -> str:
+    """One dot per cell and series (x: the cells in order, labelled underneath), with an optional
+    shaded target ``band`` and a dashed ``line``. Returns the SVG text."""
+    left, right, top, bottom = 60, 170, 36, 110
+    pw, ph = width - left - right, height - top - bottom
+    step = pw / max(len(labels), 1)
+
+    def px(i: int) -> float:
+        return left + (i + 0.5) * step
+
+    def py(y: float) -> float:
+        return top + ph - (min(max(y, lo), hi) - lo) / ((hi - lo) or 1) * ph
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>']
+    if band is not None:
+        out.append(f'<rect x="{left}" y="{py(band[1]):.1f}" width="{pw}" height="{py(band[0]) - py(band[1]):.1f}" '
+                   'fill="#e6f4e6"/>')
+    for k in range(6):
+        y = lo + (hi - lo) * k / 5
+        out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{left + pw}" y2="{py(y):.1f}" stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+    if line is not None:
+        out.append(f'<line x1="{left}" y1="{py(line):.1f}" x2="{left + pw}" y2="{py(line):.1f}" stroke="#444" '
+                   'stroke-dasharray="5,4"/>')
+    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>')
+    out.append(f'<text x="16" y="{top + ph / 2}" transform="rotate(-90 16 {top + ph / 2})" text-anchor="middle">'
+               f'{escape(ylabel)}</text>')
+    for i, label in enumerate(labels):
+        x = px(i)
+        out.append(f'<text x="{x:.1f}" y="{top + ph + 8}" font-size="8" text-anchor="end" '
+                   f'transform="rotate(-70 {x:.1f} {top + ph + 8})">{escape(label)}</text>')
+    for k, (name, values) in enumerate(series.items()):
+        color = COLORS[k % len(COLORS)]
+        for i, v in enumerate(values):
+            if v is not None:
+                out.append(f'<circle cx="{px(i) + (k - 1) * 2:.1f}" cy="{py(v):.1f}" r="2.6" fill="{color}"/>')
+        ly = top + 14 + 18 * k
+        out.append(f'<circle cx="{left + pw + 18}" cy="{ly - 4}" r="4" fill="{color}"/>')
+        out.append(f'<text x="{left + pw + 28}" y="{ly}">{escape(name)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

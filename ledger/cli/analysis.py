@@ -1,4 +1,4 @@
-"""Analysis commands: compare, sweep, pareto, decide, triggers.
+"""Analysis commands: compare, plan, sweep, pareto, decide, triggers.
 
 numpy is imported inside the commands (through the core modules), never at start-up; scipy and
 pandas are never imported on these paths.
@@ -20,6 +20,7 @@ from .common import DbOption, JsonOption, db_path, handle_errors, print_json
 
 def register(app: typer.Typer) -> None:
     app.command("compare")(compare)
+    app.command("plan")(plan)
     app.command("sweep")(sweep)
     app.command("pareto")(pareto)
     app.command("decide")(decide)
@@ -38,15 +39,16 @@ def compare(
     min_cost_saving: Annotated[float, typer.Option(help="Per-record USD saving that counts as cheaper.")] = 0.0005,
     min_time_saving: Annotated[float, typer.Option(help="Relative time-per-record saving that counts as faster.")] = 0.10,
     material_drop: Annotated[float, typer.Option(help="Class/stratum precision or recall drop that is flagged.")] = 0.05,
-    min_support: Annotated[int, typer.Option(help="Classes/strata with fewer records (or predictions, for precision) in A are not flagged.")] = 10,
+    min_support: Annotated[int, typer.Option(help="Classes/strata with fewer records (or predictions, for precision) on either side are not flagged.")] = 10,
     volume: Annotated[int | None, typer.Option(help="Project flags to absolute counts at this many records (e.g. a month's volume).")] = None,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed (results are reproducible).")] = 0,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap and permutation seed (results are reproducible).")] = 0,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples (and Monte Carlo permutations).")] = 1000,
+    power: Annotated[float, typer.Option(help="Power the 'records needed' advice is computed for.")] = 0.80,
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a regression flag or ROLLBACK stands (for CI).")] = False,
     record: Annotated[bool, typer.Option("--record", help="Store the verdict, flags and metrics as an analysis row.")] = False,
     evalset: Annotated[str | None, typer.Option("--evalset", help="With variants: compare their runs on this evaluation set.")] = None,
 ) -> None:
-    """Compare run(s) A with run(s) B: metrics with CIs, Welch/McNemar tests, imbalance flags, verdict.
+    """Compare run(s) A with run(s) B: metrics with CIs, exact tests, imbalance flags, verdict.
 
     Naming variants (v2 v5, or their names) compares their repeats, on an evaluation set both
     were run on."""
@@ -54,7 +56,8 @@ def compare(
 
     opts = CompareOptions(alpha=alpha, min_effect=min_effect, max_cost_delta=max_cost_delta,
                           min_cost_saving=min_cost_saving, min_time_saving=min_time_saving,
-                          material_drop=material_drop, min_support=min_support, volume=volume, seed=seed, n_boot=n_boot)
+                          material_drop=material_drop, min_support=min_support, volume=volume, seed=seed,
+                          n_boot=n_boot, power=power)
     from ..specs import resolve_pair
 
     with Ledger(db_path(db)) as ledger:
@@ -80,10 +83,44 @@ def compare(
         print(safe(result.render_text()))
         if stored is not None:
             print(f"recorded as analysis row {stored.id}")
-    if fail_on_regression and (result.regressions or result.verdict["decision"] == "ROLLBACK"):
+    if fail_on_regression and result.fails:
         what = f"{len(result.regressions)} regression flag(s)" if result.regressions else "verdict ROLLBACK"
         print(f"ledger: failing: {what} (--fail-on-regression)", file=sys.stderr)
         raise typer.Exit(1)
+
+
+@handle_errors
+def plan(
+    prevalence: Annotated[float, typer.Option(help="Share of records in the class that matters (e.g. 0.05).", show_default=False)],
+    effect: Annotated[float, typer.Option(help="Change of the metric to detect (e.g. 0.05 for five points).", show_default=False)],
+    metric: Annotated[str, typer.Option(help="f1, recall, precision or accuracy.")] = "f1",
+    paired: Annotated[bool, typer.Option("--paired/--independent", help="Both runs on the same records (the default for an evaluation set) or on different samples.")] = False,
+    recall: Annotated[float, typer.Option(help="A's recall on the class (operating point).")] = 0.80,
+    precision: Annotated[float, typer.Option(help="A's precision on the class (operating point).")] = 0.80,
+    accuracy: Annotated[float, typer.Option(help="A's accuracy (for --metric accuracy).")] = 0.90,
+    discordance: Annotated[float | None, typer.Option(help="Paired: share of the counted records on which the runs disagree (default: independent errors).")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    power: Annotated[float, typer.Option(help="Power (chance of detecting the effect when it is real).")] = 0.80,
+    cost_per_record: Annotated[float | None, typer.Option(help="USD per record and run, to price the plan.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Records (and dollars) a comparison needs to detect a change, before any run is launched."""
+    from ..plan import plan as make_plan
+
+    p = make_plan(metric, prevalence, effect, paired=paired, alpha=alpha, power=power, recall=recall,
+                  precision=precision, accuracy=accuracy, discordance=discordance, cost_per_record=cost_per_record)
+    if as_json:
+        print_json(p.to_dict())
+        return
+    design = "paired (both runs on the same records)" if p.paired else "independent samples"
+    print(f"{p.records_per_run:,} records per run ({p.counted_per_run:,} {p.counted}) to detect a change of "
+          f"{p.effect:+g} in {p.metric} from {p.baseline:.3f}, with {100 * p.power:.0f}% power at alpha {p.alpha:g}; "
+          f"{design}, prevalence {p.prevalence:g}")
+    if p.cost_usd is not None:
+        print(f"cost: {p.total_records:,} records over both runs x {fmt_usd(cost_per_record)} = {fmt_usd(p.cost_usd)}")
+    print(f"method: {p.method} ({p.reference})")
+    for assumption in p.assumptions:
+        print(f"assumes: {assumption}")
 
 
 @handle_errors
@@ -100,6 +137,8 @@ def sweep(
     record: Annotated[bool, typer.Option("--record", help="Store the sweep as an analysis row pointing at the run.")] = False,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the precision-recall curve.")] = True,
     rows: Annotated[int, typer.Option(help="Threshold table rows to show.", min=2)] = 15,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds for the choice of threshold (0: none).")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds and its interval.")] = 0,
 ) -> None:
     """Sweep a decision threshold over a recorded score: PR curve, threshold table, expected cost."""
     from ..sweep import pr_curve_text, record_sweep, sweep_run
@@ -113,7 +152,7 @@ def sweep(
         if len(ids) == 2 and ids[0] == ids[1]:
             raise UsageError("the two runs to compare are the same run")
         sweeps = [sweep_run(ledger, rid, score, fp_cost=fp_cost, fn_cost=fn_cost, max_block_rate=max_block_rate,
-                            min_recall=min_recall, direction=direction) for rid in ids]
+                            min_recall=min_recall, direction=direction, folds=folds, seed=seed) for rid in ids]
         stored = [record_sweep(ledger, s) for s in sweeps] if record else []
     if as_json:
         if len(sweeps) == 1:
@@ -138,6 +177,9 @@ def sweep(
             print()
         print(f"run {s.run_id}: score {s.score!r} ({s.direction}), {s.n_scored:,} of {s.n_records:,} records scored, "
               f"{s.positives:,} {s.positive_label!r}; average precision {s.average_precision:.3f}")
+        if s.n_unscored:
+            print(f"{s.n_unscored:,} record(s) have no {s.score!r} score: counted as not flagged at every threshold "
+                  f"({s.unscored_positives:,} of them {s.positive_label!r}: misses in every expected cost)")
         if plot:
             print(pr_curve_text(s.points, mark=s.recommended))
         pts = s.points
@@ -160,6 +202,7 @@ def sweep(
                   f"{r.recall:.3f}, block rate {r.block_rate:.3f}, expected cost {r.expected_cost:,.4g}")
         else:
             print(f"recommended threshold: none — {s.rule}")
+        _print_cross_validation(s)
         for tier, p in s.tiers.items():
             if p.tp + p.fp == 0:
                 print(f"  {tier:<5} nothing: no threshold flagging at most {s.max_block_rate:g} of records costs less than flagging none")
@@ -179,6 +222,23 @@ def sweep(
             print(f"at run {sb.run_id}'s recommended threshold {pb.threshold:.4g}: recall {pa.recall:.3f} -> "
                   f"{pb.recall:.3f}, precision {pa.precision:.3f} -> {pb.precision:.3f}, expected cost "
                   f"{pa.expected_cost:,.4g} -> {pb.expected_cost:,.4g}")
+
+
+def _print_cross_validation(s: object) -> None:
+    from ..sweep import Sweep
+
+    assert isinstance(s, Sweep)
+    cv = s.cross_validated
+    if cv is None:
+        if s.cv_note:
+            print(s.cv_note)
+        return
+    ci = f" (95% CI {cv.ci[0]:,.4g} to {cv.ci[1]:,.4g})" if cv.ci else ""
+    in_sample = f"; the in-sample {cv.in_sample_expected_cost:,.4g} above is optimistic" if cv.in_sample_expected_cost is not None else ""
+    chosen = sorted(t for t in cv.thresholds if t is not None)
+    spread = f", thresholds chosen {chosen[0]:.4g} to {chosen[-1]:.4g}" if chosen else ", flag nothing in every fold"
+    print(f"cross-validated ({cv.folds} folds, seed {cv.seed}{spread}): expected cost {cv.expected_cost:,.4g}{ci}{in_sample}; "
+          f"recall {cv.recall:.3f}, precision {cv.precision:.3f}, block rate {cv.block_rate:.3f} on held-out records")
 
 
 @handle_errors

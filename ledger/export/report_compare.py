@@ -137,24 +137,24 @@ def compare_variants(ledger: Ledger, parent: Variant, child: Variant, redactor: 
 
     try:
         sa, sb = resolve_pair(ledger, parent.key, child.key)
-        c = compare_runs(ledger, list(sa.run_ids), list(sb.run_ids))
+        c = compare_runs(ledger, list(sa.run_ids), list(sb.run_ids)).to_dict()  # the --json form
     except LedgerError as exc:  # e.g. a variant whose runs all failed: said in the report, not fatal
         return VariantComparison(parent.label, child.label, (), (), "", "", (), error=redactor.text(str(exc)))
-    flags = tuple(redactor.value(dict(f)) for f in c.flags)
+    flags = tuple(redactor.value(dict(f)) for f in c["flags"])
     a_ids, b_ids = tuple(sa.run_ids), tuple(sb.run_ids)
     if not flags:
-        return VariantComparison(parent.label, child.label, a_ids, b_ids, c.verdict["decision"],
-                                 redactor.text(c.verdict["rule"]), flags)
-    classes = _changes(c.per_class, "class", {str(f["class"]) for f in flags if f.get("class") is not None},
+        return VariantComparison(parent.label, child.label, a_ids, b_ids, c["verdict"]["decision"],
+                                 redactor.text(c["verdict"]["rule"]), flags)
+    classes = _changes(c["per_class"], "class", {str(f["class"]) for f in flags if f.get("class") is not None},
                        CLASS_METRICS)
-    strata = _changes(c.per_stratum, "stratum", {str(f["stratum"]) for f in flags if f.get("stratum") is not None},
+    strata = _changes(c["per_stratum"], "stratum", {str(f["stratum"]) for f in flags if f.get("stratum") is not None},
                       STRATUM_METRICS)
     try:
         cases, note = _samples(ledger, a_ids, b_ids, flags, redactor)
     except LedgerError as exc:  # runs that share no records have no cases to line up
         cases, note = (), redactor.text(str(exc))
-    return VariantComparison(parent.label, child.label, a_ids, b_ids, c.verdict["decision"],
-                             redactor.text(c.verdict["rule"]), flags,
+    return VariantComparison(parent.label, child.label, a_ids, b_ids, c["verdict"]["decision"],
+                             redactor.text(c["verdict"]["rule"]), flags,
                              tuple(Change(redactor.text(x.name), x.first, x.second, x.flagged, x.size) for x in classes),
                              tuple(Change(redactor.text(x.name), x.first, x.second, x.flagged, x.size) for x in strata),
                              cases, note)

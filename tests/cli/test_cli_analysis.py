@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -194,3 +195,79 @@ def test_sweep_table_marks_the_recommended_threshold_once(tmp_path: Path) -> Non
         assert code == 0
         starred = [line for line in out.splitlines() if line.lstrip().startswith("* ")]
         assert len(starred) == 1, (rows, starred)
+
+
+# ---- issue 10: plan, records needed, cross-validated sweep ------------------------------------------
+
+
+def test_plan_prints_records_and_dollars() -> None:
+    code, out, err = invoke("plan", "--prevalence", "0.05", "--effect", "0.05", "--metric", "recall", "--paired",
+                            "--cost-per-record", "0.0006")
+    assert code == 0, err
+    from ledger.stats.power import mcnemar_n
+
+    positives = math.ceil(mcnemar_n(0.80, 0.85, 0.05, 0.80))
+    records = math.ceil(mcnemar_n(0.80, 0.85, 0.05, 0.80) / 0.05)
+    assert f"{records:,} records per run ({positives:,} records of the class)" in out
+    assert f"${2 * records * 0.0006:,.2f}" in out
+    assert "assumes:" in out
+    code, out, _ = invoke("plan", "--prevalence", "0.05", "--effect", "0.05", "--json")
+    d = json.loads(out)
+    assert d["metric"] == "f1" and d["records_per_run"] > 0 and d["cost_usd"] is None
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("plan", "--prevalence", "1.5", "--effect", "0.05"), "--prevalence"),
+    (("plan", "--prevalence", "0.05", "--effect", "0"), "--effect"),
+    (("plan", "--prevalence", "0.05", "--effect", "0.05", "--metric", "auc"), "--metric"),
+    (("plan", "--prevalence", "0.05", "--effect", "0.5", "--metric", "recall"), "outside"),
+])
+def test_plan_bad_input_is_one_line(args: tuple[str, ...], message: str) -> None:
+    code, out, err = invoke(*args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_compare_no_decision_prints_the_records_needed(db: Path) -> None:
+    code, out, _ = invoke("compare", "3", "4", "--db", str(db))  # run 4 repeats run 3 with two more false alarms
+    assert code == 0
+    assert "VERDICT: NO_DECISION" in out
+    assert "test: exact permutation test" in out
+    code, out, _ = invoke("compare", "3", "4", "--db", str(db), "--json")
+    d = json.loads(out)
+    assert d["verdict"]["decision"] == "NO_DECISION" and d["verdict"]["test"]["name"] == "permutation"
+    assert d["power"]["method"] and d["verdict"]["records_needed"] is not None
+
+
+def test_fail_on_regression_agrees_with_the_tests_printed(db: Path) -> None:
+    """Exit 1 exactly when a printed flag's test is significant after Holm, or ROLLBACK stands."""
+    for a, b in (("1", "2"), ("1", "3"), ("3", "4"), ("2", "1")):
+        code, out, _ = invoke("compare", a, b, "--db", str(db), "--json")
+        d = json.loads(out)
+        regressions = [f for f in d["flags"] if f["severity"] == "regression"]
+        for f in regressions:
+            p = f.get("p_holm", f.get("p_value"))
+            assert p is not None and p < 0.05, f
+        expected = 1 if regressions or d["verdict"]["decision"] == "ROLLBACK" else 0
+        code, _, _ = invoke("compare", a, b, "--db", str(db), "--fail-on-regression")
+        assert code == expected, (a, b)
+
+
+def test_sweep_reports_unscored_records_and_a_cross_validated_cost(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    rng = __import__("random").Random(3)
+    n = 400
+    labels = ["wrong" if rng.random() < 0.1 else "ok" for _ in range(n)]
+    scores = [float("nan") if i % 40 == 0 else (rng.random() * 0.5 + (0.5 if lab == "wrong" else 0.0))
+              for i, lab in enumerate(labels)]
+    with Ledger(path, create=True) as ledger:
+        from ledger import Records
+
+        ledger.append(RunInput(experiment="s", positive_label="wrong", records=Records.from_columns(
+            [f"r{i}" for i in range(n)], labels, ["ok"] * n, numeric={"scores.flag": scores})))
+    code, out, err = invoke("sweep", "1", "--score", "flag", "--fn-cost", "5", "--no-plot", "--db", str(path))
+    assert code == 0, err
+    assert "10 record(s) have no 'flag' score: counted as not flagged" in out
+    assert "cross-validated (5 folds, seed 0" in out and "95% CI" in out and "optimistic" in out
+    code, out, _ = invoke("sweep", "1", "--score", "flag", "--json", "--folds", "3", "--db", str(path))
+    d = json.loads(out)
+    assert d["n_unscored"] == 10 and d["cross_validated"]["folds"] == 3

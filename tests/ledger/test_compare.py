@@ -1,9 +1,11 @@
-"""ledger.compare: imbalance flags, verdicts, paired tests, groups, funnels, the JSON schema."""
+"""ledger.compare: imbalance flags, verdicts, paired tests, groups, funnels, the JSON schema.
+
+The cases of issue 10 ("what is wrong") are in test_compare_cases.py; the statistics themselves in
+test_stats*.py."""
 
 from __future__ import annotations
 
 import json
-import math
 import random
 
 import numpy as np
@@ -11,9 +13,10 @@ import pytest
 import scipy.stats as ss
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.metrics import f1_score, precision_score, recall_score
 
 from ledger import Ledger, Records, RunInput
-from ledger.compare import DECISIONS, CompareOptions, compare_runs
+from ledger.compare import DECISIONS, CompareOptions, Comparison, compare_runs
 from ledger.errors import RunNotFound, UsageError
 
 
@@ -59,6 +62,8 @@ def add(ledger: Ledger, records: Records, experiment: str = "audit", **fields: o
     return run.id
 
 
+
+
 # ---- the acceptance case -------------------------------------------------------------------------
 
 
@@ -67,18 +72,19 @@ def test_rare_class_recall_drop_hidden_by_accuracy_is_flagged(ledger: Ledger) ->
     b = add(ledger, audit_records(caught=25, false_pos=10))   # recall 0.50, accuracy 0.965
     c = compare_runs(ledger, [a], [b], CompareOptions(volume=100_000))
     m = c.metrics
-    assert m["accuracy"]["a"] == pytest.approx(0.890) and m["accuracy"]["b"] == pytest.approx(0.965)
-    assert m["recall"]["a"] == pytest.approx(0.80) and m["recall"]["b"] == pytest.approx(0.50)
-    assert m["accuracy"]["delta"] > 0 and m["weighted_f1"]["delta"] > 0
-    flag = next(f for f in c.flags if f.get("class") == "wrong" and f["metric"] == "recall")
-    assert flag["kind"] == "hidden_regression"
-    assert flag["severity"] == "regression"
-    assert flag["a"] == pytest.approx(0.80) and flag["b"] == pytest.approx(0.50)
-    assert flag["projected"]["missed"] == pytest.approx(1500)  # (25 - 10) / 1000 * 100,000
-    assert "+1,500 missed 'wrong' records" in flag["message"]
-    assert c.verdict["decision"] != "PROMOTE"
-    assert c.verdict["decision"] == "REVIEW"
-    assert c.regressions
+    assert m["accuracy"].a == pytest.approx(0.890) and m["accuracy"].b == pytest.approx(0.965)
+    assert m["recall"].a == pytest.approx(0.80) and m["recall"].b == pytest.approx(0.50)
+    assert m["accuracy"].delta > 0 and m["weighted_f1"].delta > 0
+    flag = next(f for f in c.flags if f.class_name == "wrong" and f.metric == "recall")
+    assert flag.kind == "hidden_regression" and flag.is_regression
+    assert flag.a == pytest.approx(0.80) and flag.b == pytest.approx(0.50)
+    # the test the flag rests on: exact McNemar on the 50 'wrong' records, 15 right in A only, none in B only
+    assert flag.test is not None and flag.test.name == "mcnemar_exact"
+    assert flag.test.p_value == pytest.approx(ss.binomtest(0, 15, 0.5).pvalue, rel=1e-12)
+    assert flag.test.p_holm is not None and flag.test.p_value <= flag.test.p_holm < 0.05
+    assert flag.projected is not None and flag.projected["missed"] == pytest.approx(1500)  # (25 - 10) / 1000 * 100,000
+    assert "+1,500 missed 'wrong' records" in flag.message
+    assert c.verdict.decision == "REVIEW" and c.fails
     text = c.render_text()
     assert text.startswith("FLAGS: ")
     assert text.index("recall fell 0.800 -> 0.500") < text.index("VERDICT")
@@ -88,24 +94,41 @@ def test_no_regression_pair_has_no_regression_flags(ledger: Ledger) -> None:
     a = add(ledger, audit_records(caught=40, false_pos=100))
     b = add(ledger, audit_records(caught=40, false_pos=20))  # same recall, far fewer false alarms
     c = compare_runs(ledger, [a], [b])
-    assert c.regressions == []
-    assert c.verdict["decision"] == "PROMOTE"
-    assert "better quality" in c.verdict["rule"]
+    assert c.regressions == [] and not c.fails
+    assert c.verdict.decision == "PROMOTE"
+    assert "better quality" in c.verdict.rule
+    assert c.verdict.test is not None and c.verdict.test.p_value < 0.05  # the test printed beside it
 
 
 def test_paired_tests_use_the_shared_records(ledger: Ledger) -> None:
     a = add(ledger, audit_records(caught=40, false_pos=100))
     b = add(ledger, audit_records(caught=25, false_pos=10, shuffle=True))  # same ids, other order
     c = compare_runs(ledger, [a], [b])
-    assert c.paired["paired"] and c.paired["shared_records"] == 1000
-    mc = next(t for t in c.tests if t["name"] == "mcnemar_exact")
+    assert c.pairing.paired and c.pairing.shared_records == 1000 and c.pairing.design == "same records"
+    mc = next(t for t in c.tests if t.name == "mcnemar_exact")
     # right in A only: 15 positives A caught and B missed; right in B only: 90 false alarms removed
-    assert (mc["b"], mc["c"]) == (15, 90)
-    assert mc["p_value"] == pytest.approx(ss.binomtest(15, 105, 0.5).pvalue, abs=1e-12)
-    cls = next(r for r in c.per_class if r["class"] == "wrong")
-    assert (cls["tests"]["recall"]["b"], cls["tests"]["recall"]["c"]) == (15, 0)
-    assert cls["tests"]["recall"]["p_holm"] >= cls["tests"]["recall"]["p_value"]
-    assert "paired bootstrap" in c.metrics["f1"]["ci_method"]
+    assert (mc.extra["b"], mc.extra["c"]) == (15, 90)
+    assert mc.p_value == pytest.approx(ss.binomtest(15, 105, 0.5).pvalue, abs=1e-12)
+    cls = next(r for r in c.per_class if r.name == "wrong")
+    assert (cls.tests["recall"].extra["b"], cls.tests["recall"].extra["c"]) == (15, 0)
+    assert cls.tests["recall"].p_holm >= cls.tests["recall"].p_value
+    assert cls.tests["precision"].name == "permutation"  # paired precision: the exact paired test, not a z-test
+    assert c.metrics["f1"].ci_method is not None and "paired" in c.metrics["f1"].ci_method
+
+
+def test_point_estimates_match_scikit_learn(ledger: Ledger) -> None:
+    recs = audit_records(caught=33, false_pos=61, seed=4)
+    other = audit_records(caught=21, false_pos=17, seed=5)
+    a, b = add(ledger, recs), add(ledger, other)
+    c = compare_runs(ledger, [a], [b])
+    for side, r in (("a", recs), ("b", other)):
+        y, p = list(r.labels), list(r.predictions)
+        got = {k: getattr(c.metrics[k], side) for k in ("precision", "recall", "f1", "macro_f1", "weighted_f1")}
+        assert got["precision"] == pytest.approx(precision_score(y, p, pos_label="wrong"), abs=1e-12)
+        assert got["recall"] == pytest.approx(recall_score(y, p, pos_label="wrong"), abs=1e-12)
+        assert got["f1"] == pytest.approx(f1_score(y, p, pos_label="wrong"), abs=1e-12)
+        assert got["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"), abs=1e-12)
+        assert got["weighted_f1"] == pytest.approx(f1_score(y, p, average="weighted"), abs=1e-12)
 
 
 def test_results_do_not_depend_on_record_order(ledger: Ledger) -> None:
@@ -114,14 +137,13 @@ def test_results_do_not_depend_on_record_order(ledger: Ledger) -> None:
     b2 = add(ledger, audit_records(caught=30, false_pos=40, strata=True, shuffle=True))
     c1 = compare_runs(ledger, [a], [b1]).to_dict()
     c2 = compare_runs(ledger, [a], [b2]).to_dict()
-    for key in ("per_class", "per_stratum", "verdict"):
+    for key in ("per_class", "per_stratum", "verdict", "flags"):
         assert c1[key] == c2[key]
     for name, entry in c1["metrics"].items():
         if name in ("cost_per_record_usd", "time_per_record_s"):  # float sums: order-dependent rounding
             assert entry["ci"] == pytest.approx(c2["metrics"][name]["ci"], rel=1e-9)
         else:
             assert entry == c2["metrics"][name]
-    assert [t for t in c1["tests"] if t["name"] == "mcnemar_exact"] == [t for t in c2["tests"] if t["name"] == "mcnemar_exact"]
 
 
 def test_unpaired_runs_get_unpaired_statistics(ledger: Ledger) -> None:
@@ -130,46 +152,56 @@ def test_unpaired_runs_get_unpaired_statistics(ledger: Ledger) -> None:
     rb = audit_records(caught=25, false_pos=10)
     b = add(ledger, Records.from_columns([f"x{i}" for i in range(len(rb))], rb.labels, rb.predictions, numeric=rb.numeric))
     c = compare_runs(ledger, [a], [b])
-    assert not c.paired["paired"] and "share no record ids" in c.paired["reason"]
-    assert not any(t["name"] == "mcnemar_exact" for t in c.tests)
-    assert "unpaired bootstrap" in c.metrics["f1"]["ci_method"]
-    cls = next(r for r in c.per_class if r["class"] == "wrong")
-    assert cls["tests"]["recall"]["name"] == "two_proportion_z"
+    assert not c.pairing.paired and "share no record ids" in c.pairing.reason
+    assert not any(t.name in ("mcnemar_exact", "paired_t", "wilcoxon") for t in c.tests)
+    assert "Newcombe" in (c.metrics["recall"].ci_method or "")
+    assert "BCa bootstrap, independent samples" in (c.metrics["f1"].ci_method or "")
+    cls = next(r for r in c.per_class if r.name == "wrong")
+    assert cls.tests["recall"].name == "fisher_exact"
+    assert cls.tests["recall"].p_value == pytest.approx(ss.fisher_exact([[40, 10], [25, 25]]).pvalue, rel=1e-9)
 
 
 def test_partly_shared_samples_are_compared_as_independent_samples(ledger: Ledger) -> None:
-    """Repeats drawn with different seeds share only a few record ids: a paired bootstrap over that
-    overlap would give an interval for another quantity than the full-sample delta shown next to it."""
+    """Repeats drawn with different seeds share only a few record ids (both ways): independent."""
     ra = audit_records(caught=40, false_pos=100)
     a = add(ledger, ra)
     rb = audit_records(caught=25, false_pos=10, seed=3)
     ids = [f"r{i}" if i % 50 == 0 else f"x{i}" for i in range(len(rb))]  # 20 ids shared
     b = add(ledger, Records.from_columns(ids, rb.labels, rb.predictions, numeric=rb.numeric))
     c = compare_runs(ledger, [a], [b])
-    assert not c.paired["paired"] and c.paired["shared_records"] == 20
-    assert "independent samples" in c.paired["reason"]
-    assert not any(t["name"] == "mcnemar_exact" for t in c.tests)
+    assert not c.pairing.paired and c.pairing.shared_records == 20 and c.pairing.design == "independent"
+    assert "independent samples" in c.pairing.reason
+    assert not any(t.name == "mcnemar_exact" for t in c.tests)
     for name in ("precision", "recall", "f1", "accuracy"):
         entry = c.metrics[name]
-        assert "unpaired bootstrap" in entry["ci_method"]
-        assert entry["ci"][0] <= entry["delta"] <= entry["ci"][1], name
+        assert entry.ci is not None and entry.ci[0] <= entry.delta <= entry.ci[1], name
 
 
-def test_welch_on_per_record_cost_matches_scipy(ledger: Ledger) -> None:
+def test_per_record_numbers_paired_and_unpaired_match_scipy(ledger: Ledger) -> None:
     ra, rb = audit_records(cost=0.001, seed=1), audit_records(cost=0.0012, seed=2)
     a, b = add(ledger, ra), add(ledger, rb)
     c = compare_runs(ledger, [a], [b])
-    t = next(t for t in c.tests if t["name"] == "welch" and t["metric"] == "cost_usd")
-    ref = ss.ttest_ind(np.array(rb.numeric["cost_usd"]), np.array(ra.numeric["cost_usd"]), equal_var=False)
-    assert t["statistic"] == pytest.approx(float(ref.statistic), rel=1e-9)
-    assert t["df"] == pytest.approx(float(ref.df), rel=1e-9)
-    assert t["p_value"] == pytest.approx(float(ref.pvalue), abs=1e-9)
-    assert t["effect_size"] > 0 and t["effect_size_name"] == "hedges_g"
-    assert c.metrics["cost_per_record_usd"]["ci"][0] < c.metrics["cost_per_record_usd"]["delta"] < c.metrics["cost_per_record_usd"]["ci"][1]
-    assert any(t["metric"] == "scores.flag" for t in c.tests)
+    xa, xb = np.array(ra.numeric["cost_usd"]), np.array(rb.numeric["cost_usd"])
+    t = next(t for t in c.tests if t.name == "paired_t" and t.metric == "cost_usd")
+    ref = ss.ttest_rel(xb, xa)
+    assert t.statistic == pytest.approx(float(ref.statistic), rel=1e-9)
+    assert t.p_value == pytest.approx(float(ref.pvalue), abs=1e-9)
+    w = next(t for t in c.tests if t.name == "wilcoxon" and t.metric == "cost_usd")
+    assert w.p_value == pytest.approx(float(ss.wilcoxon(xb - xa).pvalue), abs=1e-9)
+    ci = c.metrics["cost_per_record_usd"].ci
+    assert ci is not None and ci == pytest.approx(tuple(ref.confidence_interval(0.95)), rel=1e-9)
+    assert any(t.metric == "scores.flag" for t in c.tests)
+    # the same records under other ids: independent samples, Welch
+    b2 = add(ledger, Records.from_columns([f"x{i}" for i in range(len(rb))], rb.labels, rb.predictions, numeric=rb.numeric))
+    c2 = compare_runs(ledger, [a], [b2])
+    wt = next(t for t in c2.tests if t.name == "welch" and t.metric == "cost_usd")
+    ref2 = ss.ttest_ind(xb, xa, equal_var=False)
+    assert wt.statistic == pytest.approx(float(ref2.statistic), rel=1e-9)
+    assert wt.df == pytest.approx(float(ref2.df), rel=1e-9)
+    assert wt.extra["effect_size"] > 0 and wt.extra["effect_size_name"] == "hedges_g"
 
 
-def test_groups_use_welch_over_run_level_metrics(ledger: Ledger) -> None:
+def test_groups_use_welch_over_run_level_metrics_for_information(ledger: Ledger) -> None:
     a_ids = [add(ledger, audit_records(caught=c, false_pos=100, seed=i)) for i, c in enumerate((38, 40, 42))]
     b_ids = [add(ledger, audit_records(caught=c, false_pos=30, seed=9 + i)) for i, c in enumerate((39, 41, 40))]
     c = compare_runs(ledger, a_ids, b_ids)
@@ -177,50 +209,59 @@ def test_groups_use_welch_over_run_level_metrics(ledger: Ledger) -> None:
     assert d["grouped"] is True and d["runs"] == {"a": a_ids, "b": b_ids}
     assert [r["id"] for r in d["per_run"]["b"]] == b_ids
     assert "runs B: " in c.render_text()
-    t = next(t for t in c.tests if t["name"] == "welch" and t["metric"] == "f1")
+    t = next(t for t in c.tests if t.name == "welch" and t.metric == "f1")
     fa = [ledger.get(i).f1 for i in a_ids]
     fb = [ledger.get(i).f1 for i in b_ids]
     ref = ss.ttest_ind(fb, fa, equal_var=False)
-    assert t["statistic"] == pytest.approx(float(ref.statistic), rel=1e-9)
-    assert t["p_value"] == pytest.approx(float(ref.pvalue), abs=1e-9)
-    assert c.metrics["f1"]["a"] == pytest.approx(sum(fa) / 3)  # type: ignore[arg-type]
-    assert c.metrics["f1"]["ci_method"] == "welch over runs"
-    assert not c.paired["paired"]
-    assert "Welch over runs" in c.verdict["rule"]
+    assert t.statistic == pytest.approx(float(ref.statistic), rel=1e-9)
+    assert t.p_value == pytest.approx(float(ref.pvalue), abs=1e-9)
+    assert "information" in t.extra["over"]
+    # the same 1,000 records under every run: one cluster per record, never 3,000 records
+    assert c.pairing.paired and c.pairing.shared_records == 1000
+    assert c.pairing.runs_a == "repeats" and c.pairing.runs_b == "repeats"
+    assert c.verdict.test is not None and "clusters" in c.verdict.test.method
 
 
 def test_cost_cut_with_quality_regression_is_not_a_win(ledger: Ledger) -> None:
     a = add(ledger, audit_records(caught=45, false_pos=20, cost=0.002, latency=80))
     b = add(ledger, audit_records(caught=20, false_pos=60, cost=0.0005, latency=20))
     c = compare_runs(ledger, [a], [b])
-    kinds = {f["kind"] for f in c.regressions}
-    assert "cheaper_but_worse" in kinds
-    assert "faster_but_worse" in kinds
-    assert c.verdict["decision"] == "ROLLBACK"
-    assert "cost cut with a quality regression is not a win" in c.verdict["rule"]
+    kinds = {f.kind for f in c.regressions}
+    assert "cheaper_but_worse" in kinds and "faster_but_worse" in kinds
+    assert c.verdict.decision == "ROLLBACK"
+    assert "cost cut with a quality regression is not a win" in c.verdict.rule
 
 
 def test_cheaper_with_quality_within_bounds_is_promoted(ledger: Ledger) -> None:
     a = add(ledger, audit_records(n=4000, positives=400, caught=300, false_pos=50, cost=0.003, seed=1))
     b = add(ledger, audit_records(n=4000, positives=400, caught=300, false_pos=50, cost=0.001, seed=2))
     c = compare_runs(ledger, [a], [b])
-    assert c.verdict["decision"] == "PROMOTE"
-    assert "lower cost" in c.verdict["rule"]
+    assert c.verdict.decision == "PROMOTE"
+    assert "lower cost" in c.verdict.rule and "Holm" in c.verdict.rule  # the cost saving is tested
+    # the two runs predict alike on every record: no interval, but a bound on how far F1 can move
+    assert c.metrics["f1"].ci is None and "differ on 0 of 4,000 records" in c.verdict.rule
+    share = 1 - 0.025 ** (1 / 4000)  # Clopper-Pearson upper bound for 0 of 4,000 (closed form)
+    assert f"{100 * share:.2g}%" in c.verdict.rule
+
+
+def test_cheaper_with_a_noninferior_interval_is_promoted(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(n=4000, positives=400, caught=300, false_pos=50, cost=0.003, seed=1))
+    rb = audit_records(n=4000, positives=400, caught=300, false_pos=50, cost=0.001, seed=2)
+    preds = list(rb.predictions)
+    for i in range(300, 315):  # 15 positives B misses, 15 A missed that B catches: same F1
+        preds[i], preds[i - 300] = "wrong", "ok"
+    b = add(ledger, Records.from_columns(rb.ids, rb.labels, preds, numeric=rb.numeric))
+    c = compare_runs(ledger, [a], [b])
+    assert c.metrics["f1"].ci is not None and c.metrics["f1"].ci[0] > -0.02
+    assert c.verdict.decision == "PROMOTE" and "interval's lower bound" in c.verdict.rule
 
 
 def test_costlier_better_run_goes_to_review(ledger: Ledger) -> None:
     a = add(ledger, audit_records(caught=30, false_pos=100, cost=0.001))
     b = add(ledger, audit_records(caught=40, false_pos=20, cost=0.01))
     c = compare_runs(ledger, [a], [b], CompareOptions(max_cost_delta=0.001))
-    assert c.verdict["decision"] == "REVIEW"
-    assert "higher cost" in c.verdict["rule"]
-
-
-def test_tiny_samples_give_no_decision(ledger: Ledger) -> None:
-    a = add(ledger, audit_records(n=40, positives=4, caught=3, false_pos=3))
-    b = add(ledger, audit_records(n=40, positives=4, caught=3, false_pos=2))
-    c = compare_runs(ledger, [a], [b])
-    assert c.verdict["decision"] == "NO_DECISION"
+    assert c.verdict.decision == "REVIEW"
+    assert "higher cost" in c.verdict.rule
 
 
 def test_stratum_regression_is_flagged(ledger: Ledger) -> None:
@@ -232,34 +273,26 @@ def test_stratum_regression_is_flagged(ledger: Ledger) -> None:
             preds[i] = "ok"
     b = add(ledger, Records.from_columns(rb.ids, rb.labels, preds, strata=rb.strata, numeric=rb.numeric))
     c = compare_runs(ledger, [a], [b], CompareOptions(volume=10_000))
-    flag = next(f for f in c.flags if f.get("stratum") == "84" and f["metric"] == "recall")
-    assert flag["severity"] == "regression"
-    assert flag["b"] == 0.0
-    assert flag["projected"]["missed"] == pytest.approx(45 / 2000 * 10_000)
-    row = next(r for r in c.per_stratum if r["stratum"] == "84")
-    assert row["a"]["recall"] == pytest.approx(45 / 50) and row["b"]["recall"] == 0.0
-
-
-def test_majority_baseline_flag(ledger: Ledger) -> None:
-    a = add(ledger, audit_records(caught=40, false_pos=10))   # accuracy 0.980 > 0.95
-    b = add(ledger, audit_records(caught=40, false_pos=80))   # accuracy 0.910 < 0.95
-    c = compare_runs(ledger, [a], [b])
-    flag = next(f for f in c.flags if f["kind"] == "below_majority_baseline")
-    assert flag["severity"] == "regression" and flag["baseline"] == pytest.approx(0.95)
+    flag = next(f for f in c.flags if f.stratum == "84" and f.metric == "recall")
+    assert flag.is_regression and flag.b == 0.0
+    assert flag.test is not None and flag.test.p_value == pytest.approx(ss.binomtest(0, 45).pvalue, rel=1e-12)
+    assert flag.projected is not None and flag.projected["missed"] == pytest.approx(45 / 2000 * 10_000)
+    row = next(r for r in c.per_stratum if r.name == "84")
+    assert row.a.value("recall") == pytest.approx(45 / 50) and row.b.value("recall") == 0.0
 
 
 def test_funnel_side_by_side(ledger: Ledger) -> None:
     a = add(ledger, audit_records(caught=40, stages=True))
     b = add(ledger, audit_records(caught=25, stages=True))
     c = compare_runs(ledger, [a], [b])
-    assert c.funnel is not None
-    assert c.funnel["stages"] == ["filter", "rerank"]
-    fa, fb = c.funnel["a"], c.funnel["b"]
-    assert fa["filter"]["entered"] == 1000 and fa["filter"]["passed"] == 900
-    assert fa["filter"]["positives_lost"] == 0  # the filter drops only 'ok' records here
-    assert fa["rerank"]["positives_lost"] == 10 and fb["rerank"]["positives_lost"] == 25
-    assert fa["filter"]["cost_usd"] == pytest.approx(0.1)
+    assert c.funnel is not None and c.funnel.stages == ("filter", "rerank")
+    fa, fb = c.funnel.a, c.funnel.b
+    assert fa["filter"].entered == 1000 and fa["filter"].passed == 900
+    assert fa["filter"].positives_lost == 0  # the filter drops only 'ok' records here
+    assert fa["rerank"].positives_lost == 10 and fb["rerank"].positives_lost == 25
+    assert fa["filter"].cost_usd == pytest.approx(0.1)
     assert "funnel (A/B):" in c.render_text()
+    assert c.to_dict()["funnel"]["a"]["filter"]["entered"] == 1000
 
 
 def test_json_schema_is_complete_and_strict(ledger: Ledger) -> None:
@@ -267,29 +300,35 @@ def test_json_schema_is_complete_and_strict(ledger: Ledger) -> None:
     b = add(ledger, audit_records(caught=25, false_pos=10, strata=True, stages=True))
     d = compare_runs(ledger, [a], [b], CompareOptions(volume=1000)).to_dict()
     json.dumps(d, allow_nan=False)  # no NaN anywhere
-    for key in ("runs", "metrics", "tests", "flags", "verdict", "per_class", "per_stratum", "funnel", "cost", "time", "diff"):
+    for key in ("runs", "metrics", "tests", "flags", "verdict", "per_class", "per_stratum", "funnel", "cost", "time",
+                "diff", "paired", "options", "notes", "per_run", "power", "stratified", "grouped"):
         assert key in d
     assert d["runs"] == {"a": [a], "b": [b]}
     assert d["verdict"]["decision"] in DECISIONS and d["verdict"]["rule"]
+    assert d["verdict"]["test"]["name"] == "permutation" and d["verdict"]["test"]["reference"]
     for name in ("precision", "recall", "f1", "accuracy"):
         entry = d["metrics"][name]
-        assert {"a", "b", "delta", "ci"} <= set(entry)
+        assert {"a", "b", "delta", "ci", "ci_method", "a_paired", "b_paired", "delta_paired"} <= set(entry)
         assert entry["ci"][0] <= entry["ci"][1]
     for t in d["tests"]:
-        assert {"name", "metric", "statistic", "p_value"} <= set(t)
-        if t["name"] == "welch":
-            assert "df" in t
+        assert {"name", "metric", "statistic", "df", "p_value", "method", "reference"} <= set(t)
     for f in d["flags"]:
-        assert {"kind", "severity", "message"} <= set(f)
-        assert ("class" in f) or ("stratum" in f) or f["kind"] in ("quality_regression", "below_majority_baseline", "cheaper_but_worse", "faster_but_worse")
+        assert {"kind", "severity", "message", "metric"} <= set(f)
+        assert ("class" in f) or ("stratum" in f) or f["kind"] in ("quality_regression", "below_majority_baseline",
+                                                                       "cheaper_but_worse", "faster_but_worse",
+                                                                       "stratified_regression", "mix_shift")
+    for row in d["per_class"]:
+        assert {"class", "a", "b", "delta", "tests"} <= set(row)
+        assert {"precision", "recall", "f1", "support", "predicted", "tp", "fp", "fn"} <= set(row["a"])
+    assert {"paired", "shared_records", "reason"} <= set(d["paired"])
 
 
 def test_bootstrap_is_reproducible_and_seeded(ledger: Ledger) -> None:
     a = add(ledger, audit_records(caught=40))
     b = add(ledger, audit_records(caught=30, false_pos=50))
-    one = compare_runs(ledger, [a], [b], CompareOptions(seed=5)).metrics["f1"]["ci"]
-    two = compare_runs(ledger, [a], [b], CompareOptions(seed=5)).metrics["f1"]["ci"]
-    other = compare_runs(ledger, [a], [b], CompareOptions(seed=6)).metrics["f1"]["ci"]
+    one = compare_runs(ledger, [a], [b], CompareOptions(seed=5)).metrics["f1"].ci
+    two = compare_runs(ledger, [a], [b], CompareOptions(seed=5)).metrics["f1"].ci
+    other = compare_runs(ledger, [a], [b], CompareOptions(seed=6)).metrics["f1"].ci
     assert one == two and one != other
 
 
@@ -299,7 +338,7 @@ def test_diff_shows_what_changed(ledger: Ledger) -> None:
     c = compare_runs(ledger, [a], [b])
     assert c.diff["params"]["retrieve.top_k"] == {"from": 5, "to": 10}
     assert "rerank" in c.diff["prompts"]
-    assert c.hypothesis == {"a": "base", "b": "more candidates"}
+    assert c.hypothesis == ("base", "more candidates")
     assert "retrieve.top_k: 5 -> 10" in c.render_text()
 
 
@@ -316,24 +355,26 @@ def test_bad_arguments(ledger: Ledger) -> None:
         compare_runs(ledger, [a], [d.id])
     with pytest.raises(UsageError, match="alpha"):
         compare_runs(ledger, [a], [a + 0], CompareOptions(alpha=2))
+    with pytest.raises(UsageError, match="n-boot"):
+        compare_runs(ledger, [a], [d.id], CompareOptions(n_boot=50))
 
 
 def test_runs_without_records_compare_on_stored_metrics(ledger: Ledger) -> None:
     a = ledger.append(RunInput(experiment="x", dataset={"sample_size": 100}, cost={"total_usd": 1.0})).id
     b = ledger.append(RunInput(experiment="x", dataset={"sample_size": 100}, cost={"total_usd": 0.5})).id
     c = compare_runs(ledger, [a], [b])
-    assert c.verdict["decision"] == "NO_DECISION"
-    assert c.metrics["cost_per_record_usd"]["delta"] == pytest.approx(-0.005)
-    assert c.per_class == [] and c.funnel is None
-    assert not math.isnan(len(c.render_text()))
+    assert c.verdict.decision == "NO_DECISION"
+    assert c.metrics["cost_per_record_usd"].delta == pytest.approx(-0.005)
+    assert c.per_class == () and c.funnel is None
+    assert c.render_text().startswith("FLAGS")
 
 
 def test_small_classes_are_not_flagged_unless_asked(ledger: Ledger) -> None:
     a = add(ledger, audit_records(positives=6, caught=6, false_pos=0))
     b = add(ledger, audit_records(positives=6, caught=2, false_pos=0))  # recall 1.0 -> 0.33 on 6 records
-    assert not [f for f in compare_runs(ledger, [a], [b]).flags if f.get("class") == "wrong"]
+    assert not [f for f in compare_runs(ledger, [a], [b]).flags if f.class_name == "wrong"]
     flagged = compare_runs(ledger, [a], [b], CompareOptions(min_support=1)).flags
-    assert any(f.get("class") == "wrong" and f["metric"] == "recall" for f in flagged)
+    assert any(f.class_name == "wrong" and f.metric == "recall" for f in flagged)
 
 
 def test_positive_label_mismatch_is_noted(ledger: Ledger) -> None:
@@ -356,11 +397,11 @@ def test_multiclass_without_positive_label_uses_macro_averages(ledger: Ledger) -
     b = ledger.append(RunInput(experiment="m", records=Records.from_columns(ids, labels, pb))).id
     c = compare_runs(ledger, [a], [b])
     assert c.positive_label is None
-    assert c.metrics["f1"]["a"] == pytest.approx(ledger.get(a).metrics["macro"]["f1"])
-    assert c.metrics["f1"]["ci"][0] > 0  # +0.1 accuracy on 3,000 paired records: clearly better
+    assert c.metrics["f1"].a == pytest.approx(f1_score(labels, pa, average="macro"), abs=1e-12)
+    assert c.metrics["f1"].ci is not None and c.metrics["f1"].ci[0] > 0  # +0.1 accuracy on 3,000 paired records
     assert len(c.per_class) == 12
-    assert c.verdict["decision"] == "PROMOTE"
-    assert "macro F1" in c.verdict["rule"]
+    assert c.verdict.decision == "PROMOTE" and "macro F1" in c.verdict.rule
+    assert c.verdict.test is not None and c.verdict.test.extra["exact"] is False  # Monte Carlo for macro F1
 
 
 def test_funnel_stage_orders_are_merged(ledger: Ledger) -> None:
@@ -373,7 +414,19 @@ def test_funnel_stage_orders_are_merged(ledger: Ledger) -> None:
     b = ledger.append(RunInput(experiment="f", positive_label="wrong", timing={"stage_order": ["filter", "enrich", "rerank"]},
                                records=Records.from_columns(rb.ids, rb.labels, rb.predictions, numeric=numeric_b))).id
     c = compare_runs(ledger, [a], [b])
-    assert c.funnel is not None and c.funnel["stages"] == ["filter", "enrich", "rerank"]
+    assert c.funnel is not None and c.funnel.stages == ("filter", "enrich", "rerank")
+
+
+def test_a_comparison_is_typed_and_plain_only_at_the_edge(ledger: Ledger) -> None:
+    a = add(ledger, audit_records(caught=40))
+    b = add(ledger, audit_records(caught=25, false_pos=10))
+    c = compare_runs(ledger, [a], [b])
+    assert isinstance(c, Comparison)
+    with pytest.raises(AttributeError):
+        c.verdict.decision = "PROMOTE"  # type: ignore[misc]
+    flag = c.flags[0]
+    assert flag.kind and flag.message and flag.severity in ("regression", "warning")
+    assert flag.test is not None and flag.test.method and flag.test.reference
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -383,11 +436,12 @@ def test_funnel_stage_orders_are_merged(ledger: Ledger) -> None:
     classes=st.sampled_from([["ok"], ["ok", "wrong"], ["a", "b", "c"]]),
     share_ids=st.booleans(),
     with_strata=st.booleans(),
+    repeats=st.sampled_from([1, 2]),
 )
 def test_any_pair_of_runs_compares_cleanly(tmp_path_factory: pytest.TempPathFactory, n: int, seed: int,
-                                           classes: list[str], share_ids: bool, with_strata: bool) -> None:
-    """Edge cases (one record, one class, no positives, disjoint ids) never crash, the JSON is
-    strict, every CI is ordered and every p-value is a probability."""
+                                           classes: list[str], share_ids: bool, with_strata: bool, repeats: int) -> None:
+    """Edge cases (one record, one class, no positives, disjoint ids, repeats) never crash, the JSON
+    is strict, every CI is ordered and contains its estimate, and every p-value is a probability."""
     rng = random.Random(seed)
 
     def recs(prefix: str) -> Records:
@@ -400,19 +454,27 @@ def test_any_pair_of_runs_compares_cleanly(tmp_path_factory: pytest.TempPathFact
 
     with Ledger(tmp_path_factory.mktemp("c") / "l.db", create=True) as ledger:
         positive = "wrong" if "wrong" in classes else None
-        a = ledger.append(RunInput(experiment="h", records=recs("r"), positive_label=positive)).id
-        b = ledger.append(RunInput(experiment="h", records=recs("r" if share_ids else "s"), positive_label=positive)).id
-        c = compare_runs(ledger, [a], [b], CompareOptions(n_boot=100, volume=1000))
+        base = recs("r")
+        a = [ledger.append(RunInput(experiment="h", records=base if k == 0 else recs("r"), positive_label=positive)).id
+             for k in range(repeats)]
+        b = [ledger.append(RunInput(experiment="h", records=recs("r" if share_ids else "s"), positive_label=positive)).id
+             for _ in range(repeats)]
+        c = compare_runs(ledger, a, b, CompareOptions(n_boot=200, volume=1000))
     d = c.to_dict()
     json.dumps(d, allow_nan=False)
     assert d["verdict"]["decision"] in DECISIONS
-    assert c.paired["paired"] is share_ids
-    for entry in d["metrics"].values():
-        if entry.get("ci"):
-            assert entry["ci"][0] <= entry["ci"][1]
+    assert c.pairing.paired is share_ids
+    for name, entry in c.metrics.items():
+        if entry.ci is not None:
+            assert entry.ci[0] <= entry.ci[1]
+            if name not in ("cost_per_record_usd", "time_per_record_s"):
+                assert entry.ci[0] - 1e-9 <= entry.delta <= entry.ci[1] + 1e-9 or "BCa" in (entry.ci_method or "")
     for t in d["tests"]:
         assert t["p_value"] is None or 0.0 <= t["p_value"] <= 1.0
     for row in d["per_class"] + d["per_stratum"]:
         for t in row["tests"].values():
-            assert 0.0 <= t["p_value"] <= t["p_holm"] <= 1.0
+            assert 0.0 <= t["p_value"] <= 1.0
+            if "p_holm" in t:
+                assert t["p_value"] <= t["p_holm"] <= 1.0
+    assert c.verdict.decision != "PROMOTE" or (c.verdict.test is not None and c.verdict.test.p_value < 0.05)
     assert c.render_text().startswith("FLAGS")

@@ -1,4 +1,6 @@
-"""ledger.stats against scipy.stats (to 1e-9, on random data) and against published worked examples."""
+"""ledger.stats against scipy.stats (to 1e-9, on random data) and against published worked examples.
+
+Resampling and permutation tests are in test_stats_resampling.py."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ledger import stats as S
-from ledger.metrics import classification_metrics
 
 TOL = 1e-9
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -225,20 +226,6 @@ def test_newcombe_contains_point_estimate(first: tuple[int, int], second: tuple[
     assert low >= -1 - 1e-12 and high <= 1 + 1e-12
 
 
-@SETTINGS
-@given(first=proportion(), second=proportion())
-def test_two_proportion_z_matches_scipy(first: tuple[int, int], second: tuple[int, int]) -> None:
-    (x1, n1), (x2, n2) = first, second
-    z, p = S.two_proportion_z(x1, n1, x2, n2)
-    pool = (x1 + x2) / (n1 + n2)
-    if pool in (0.0, 1.0):
-        assert math.isnan(z)
-        return
-    se = math.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
-    assert close(z, (x2 / n2 - x1 / n1) / se)
-    assert abs(p - 2 * ss.norm.sf(abs(z))) <= TOL
-
-
 # ---- Holm -------------------------------------------------------------------------------------------
 
 
@@ -274,78 +261,6 @@ def test_holm_leaves_nan_out() -> None:
     assert out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.02)
 
 
-# ---- bootstrap ------------------------------------------------------------------------------------
-
-
-def _codes(n: int, seed: int, flip_a: float, flip_b: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    truth = (rng.random(n) < 0.1).astype(np.int64)
-    pa = np.where(rng.random(n) < flip_a, 1 - truth, truth)
-    pb = np.where(rng.random(n) < flip_b, 1 - truth, pa)
-    return truth, pa, pb
-
-
-def test_bootstrap_point_estimates_match_metrics_and_are_reproducible() -> None:
-    truth, pa, pb = _codes(3000, 1, 0.1, 0.05)
-    first = S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=True, seed=3)
-    again = S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=True, seed=3)
-    other = S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=True, seed=4)
-    assert first == again
-    assert first != other
-    labels = [str(x) for x in truth]
-    ma = classification_metrics(labels, [str(x) for x in pa], "1")
-    mb = classification_metrics(labels, [str(x) for x in pb], "1")
-    by = {ci.metric: ci for ci in first}
-    for name in ("precision", "recall", "f1", "accuracy", "balanced_accuracy", "mcc"):
-        assert by[name].a == pytest.approx(ma[name], abs=1e-12)
-        assert by[name].b == pytest.approx(mb[name], abs=1e-12)
-        assert by[name].ci_low <= by[name].ci_high
-    for name in ("macro", "weighted"):
-        assert by[f"{name}_f1"].a == pytest.approx(ma[name]["f1"], abs=1e-12)
-
-
-def test_bootstrap_macro_averages_match_metrics() -> None:
-    rng = np.random.default_rng(5)
-    truth = rng.integers(0, 4, 800)
-    pa = np.where(rng.random(800) < 0.3, rng.integers(0, 4, 800), truth)
-    pb = np.where(rng.random(800) < 0.2, rng.integers(0, 4, 800), truth)
-    out = {ci.metric: ci for ci in S.bootstrap_deltas(truth, pa, truth, pb, n_classes=4, positive=None, paired=False, n_boot=200)}
-    ma = classification_metrics([str(x) for x in truth], [str(x) for x in pa])
-    assert out["f1"].a == pytest.approx(ma["macro"]["f1"], abs=1e-12)
-    assert out["recall"].a == pytest.approx(ma["macro"]["recall"], abs=1e-12)
-    assert out["mcc"].a == pytest.approx(ma["mcc"], abs=1e-12)
-    assert out["balanced_accuracy"].a == pytest.approx(ma["balanced_accuracy"], abs=1e-12)
-    assert out["weighted_f1"].a == pytest.approx(ma["weighted"]["f1"], abs=1e-12)
-
-
-def test_cell_bootstrap_agrees_with_index_resampling() -> None:
-    """Resampling cells multinomially is the same distribution as resampling records: the CI
-    bounds agree with a plain index bootstrap up to Monte Carlo error."""
-    truth, pa, pb = _codes(2000, 2, 0.12, 0.08)
-    ours = {c.metric: c for c in S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=True, n_boot=4000, seed=0)}
-    rng = np.random.default_rng(99)
-    diffs = []
-    for _ in range(4000):
-        idx = rng.integers(0, truth.size, truth.size)
-        t, a, b = truth[idx], pa[idx], pb[idx]
-        ra = ((a == 1) & (t == 1)).sum() / max((t == 1).sum(), 1)
-        rb = ((b == 1) & (t == 1)).sum() / max((t == 1).sum(), 1)
-        diffs.append(rb - ra)
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    assert ours["recall"].ci_low == pytest.approx(low, abs=0.012)
-    assert ours["recall"].ci_high == pytest.approx(high, abs=0.012)
-
-
-def test_paired_bootstrap_is_tighter_than_unpaired_for_correlated_runs() -> None:
-    truth, pa, pb = _codes(3000, 3, 0.1, 0.02)  # B differs from A on ~2% of records only
-    paired = {c.metric: c for c in S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=True)}
-    unpaired = {c.metric: c for c in S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=False)}
-    for name in ("recall", "f1", "accuracy"):
-        width_p = paired[name].ci_high - paired[name].ci_low
-        width_u = unpaired[name].ci_high - unpaired[name].ci_low
-        assert width_p < width_u
-
-
 @SETTINGS
 @given(a=samples, b=samples)
 def test_welch_interval_contains_its_estimate(a: list[float], b: list[float]) -> None:
@@ -354,13 +269,106 @@ def test_welch_interval_contains_its_estimate(a: list[float], b: list[float]) ->
         assert r.ci_low <= r.diff <= r.ci_high
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(5, 300))
-def test_bootstrap_does_not_depend_on_record_order(seed: int, n: int) -> None:
-    truth, pa, pb = _codes(n, seed, 0.2, 0.1)
-    perm = np.random.default_rng(seed + 1).permutation(n)
-    for paired in (True, False):
-        one = S.bootstrap_deltas(truth, pa, truth, pb, n_classes=2, positive=1, paired=paired, n_boot=200, seed=seed)
-        two = S.bootstrap_deltas(truth[perm], pa[perm], truth[perm], pb[perm], n_classes=2, positive=1,
-                                 paired=paired, n_boot=200, seed=seed)
-        assert one == two
+# ---- paired t, Wilcoxon, chi-square, Fisher, CMH (new in issue 10) -------------------------------------
+
+
+@SETTINGS
+@given(a=samples, shift=st.floats(-50, 50), noise=st.floats(0, 10), seed=st.integers(0, 1000))
+def test_paired_t_matches_scipy(a: list[float], shift: float, noise: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    xa = np.array(a)
+    xb = xa + shift + rng.normal(0, noise, xa.size)
+    d = xb - xa
+    assume(np.ptp(d) > 1e-9 * max(1.0, float(np.abs(d).max())))
+    ours = S.paired_t_test(xa, xb)
+    ref = ss.ttest_rel(xb, xa)
+    assert close(ours.t, float(ref.statistic), 1e-8)
+    assert abs(ours.p_value - float(ref.pvalue)) <= 1e-9
+    ci = ref.confidence_interval(0.95)
+    assert abs(ours.ci_low - ci.low) <= 1e-8 * max(1.0, abs(ci.low))
+
+
+def test_paired_t_zero_variance_is_said_not_nan() -> None:
+    same = S.paired_t_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert same.p_value == 1.0 and "no record differs" in same.note
+    shifted = S.paired_t_test([1.0, 2.0, 3.0], [3.0, 4.0, 5.0])
+    assert shifted.p_value == 0.0 and math.isinf(shifted.t) and "every record differs" in shifted.note
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(1, 70), kind=st.sampled_from(["continuous", "ties", "halves"]), seed=st.integers(0, 10_000))
+def test_wilcoxon_matches_scipy_in_every_branch(n: int, kind: str, seed: int) -> None:
+    """scipy's method="auto": exact without ties or zeros (n <= 50), all 2^n sign patterns with ties
+    or zeros (n <= 13), the normal approximation with the tie correction beyond."""
+    rng = np.random.default_rng(seed)
+    d = {"continuous": rng.normal(0.3, 1, n), "ties": rng.integers(-3, 4, n).astype(float),
+         "halves": rng.integers(-2, 3, n) * 0.5}[kind]
+    assume(np.any(d != 0))
+    ours = S.wilcoxon_signed_rank(np.zeros(n), d)
+    ref = ss.wilcoxon(d)
+    assert ours.statistic == pytest.approx(float(ref.statistic))
+    assert abs(ours.p_value - float(ref.pvalue)) <= 1e-9
+
+
+@SETTINGS
+@given(x=st.floats(0, 400), df=st.integers(1, 300))
+def test_chi2_survival_matches_scipy(x: float, df: int) -> None:
+    assert abs(S.chi2_sf(x, df) - ss.chi2.sf(x, df)) <= TOL
+
+
+@SETTINGS
+@given(a=st.floats(0.05, 1e4), x=st.floats(0, 2e4))
+def test_incomplete_gamma_matches_scipy(a: float, x: float) -> None:
+    assert abs(S.gammaincc(a, x) - sp.gammaincc(a, x)) <= 1e-9
+
+
+@SETTINGS
+@given(first=proportion(), second=proportion())
+def test_fisher_exact_matches_scipy(first: tuple[int, int], second: tuple[int, int]) -> None:
+    (x1, n1), (x2, n2) = first, second
+    ours = S.fisher_exact(x1, n1, x2, n2).p_value
+    ref = ss.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue
+    assert abs(ours - ref) <= TOL
+
+
+def test_fisher_worked_example_lady_tasting_tea() -> None:
+    """Fisher (1935): 3 of 4 milk-first cups named right; the two-sided exact p is 34/70 = 0.4857."""
+    assert S.fisher_exact(3, 4, 1, 4).p_value == pytest.approx(34 / 70, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40), st.floats(0, 1), st.floats(0, 1)),
+                       min_size=1, max_size=6))
+def test_cmh_statistic_matches_statsmodels(tables: list[tuple[int, int, float, float]]) -> None:
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    strata = [S.Stratum2x2(round(fa * na), na, round(fb * nb), nb) for na, nb, fa, fb in tables]
+    ours = S.cmh_test(strata)
+    useful = [t for t in strata if 0 < t.x_a + t.x_b < t.n_a + t.n_b]
+    assume(useful)
+    arr = np.array([[[t.x_a, t.n_a - t.x_a], [t.x_b, t.n_b - t.x_b]] for t in useful], dtype=float).transpose(1, 2, 0)
+    ref = StratifiedTable(arr).test_null_odds(correction=False)
+    assert ours.statistic == pytest.approx(float(ref.statistic), rel=1e-9)
+    if ours.method == "chi-square":
+        assert ours.p_value == pytest.approx(float(ref.pvalue), rel=1e-9)
+
+
+def test_cmh_worked_example_agresti_penicillin_rabbits() -> None:
+    """R's ``mantelhaen.test`` example (Agresti 1990, penicillin and rabbits; delay "None" vs
+    "1.5h", cured vs died, five penicillin levels): Mantel-Haenszel chi-squared = 3.9286 with R's
+    default continuity correction, and the exact conditional test (``exact = TRUE``) p = 0.03994."""
+    # R fills array(c(...), dim = c(2, 2, 5)) column by column: None-cured, 1.5h-cured, None-died, 1.5h-died
+    raw = [(0, 0, 6, 5), (3, 0, 3, 6), (6, 2, 0, 4), (5, 6, 1, 0), (2, 5, 0, 0)]
+    strata = [S.Stratum2x2(nc, nc + nd, hc, hc + hd) for nc, hc, nd, hd in raw]
+    r = S.cmh_test(strata)
+    variance = (r.observed - r.expected) ** 2 / r.statistic
+    assert round((abs(r.observed - r.expected) - 0.5) ** 2 / variance, 4) == 3.9286
+    assert r.method == "exact" and round(r.p_value, 5) == 0.03994
+
+
+def test_homogeneity_matches_scipy() -> None:
+    counts = np.array([[30, 10, 5, 12], [10, 20, 5, 3]])
+    r = S.homogeneity_test(counts[0].tolist(), counts[1].tolist())
+    ref = ss.chi2_contingency(counts, correction=False)
+    assert r.statistic == pytest.approx(ref.statistic, rel=1e-12) and r.df == ref.dof
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-9)

@@ -83,9 +83,10 @@ def test_comparison_renders_as_html(tmp_path: Path) -> None:
     parsed = _Text()
     parsed.feed(html)
     text = " ".join(parsed.text)
-    assert comparison.verdict["decision"] in text
+    assert comparison.verdict.decision in text
     assert "script" not in parsed.tags  # the hypothesis is escaped, not run
-    assert f"{comparison.metrics['f1']['a']:.3f}" in text and f"{comparison.metrics['f1']['b']:.3f}" in text
+    f1 = comparison.metrics["f1"]
+    assert f"{f1.a:.3f}" in text and f"{f1.b:.3f}" in text
     assert "table" in parsed.tags
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from ledger.cases import CaseFilter, filter_for_flag
@@ -21,7 +22,8 @@ METRIC_NAMES = {
     "weighted_f1": "weighted F1", "cost_per_record_usd": "cost / record", "time_per_record_s": "time / record",
 }
 METRIC_KINDS = {"cost_per_record_usd": "usd", "time_per_record_s": "seconds", "mcc": "ratio"}
-TEST_NAMES = {"welch": "Welch t", "mcnemar_exact": "McNemar (exact)"}
+TEST_NAMES = {"welch": "Welch t", "mcnemar_exact": "McNemar (exact)", "paired_t": "paired t",
+              "wilcoxon": "Wilcoxon signed-rank", "permutation": "permutation"}
 OUTCOME_NAMES = {"cost_usd": ("cost / record", "usd"), "latency_ms": ("latency", "ms"),
                  "input_tokens": ("input tokens", "count"), "output_tokens": ("output tokens", "count"),
                  "correct": ("right answers", "count")}
@@ -106,9 +108,16 @@ def flag_view(f: Mapping[str, Any]) -> FlagView:
                     filter_for_flag(cls, stratum, metric))
 
 
+def _fields(comparison: Any) -> Any:
+    """The comparison in its ``--json`` form, its top-level keys as attributes."""
+    if isinstance(comparison, SimpleNamespace):
+        return comparison
+    return SimpleNamespace(**comparison.to_dict())
+
+
 def flag_views(comparison: Any) -> tuple[FlagView, ...]:
     """Regressions first, then warnings (each group in the comparison's order)."""
-    views = [flag_view(f) for f in comparison.flags]
+    views = [flag_view(f) for f in _fields(comparison).flags]
     return tuple(sorted(views, key=lambda v: v.severity != "regression"))
 
 
@@ -122,7 +131,7 @@ def _labels(comparison: Any, labels: tuple[str, str] | None) -> tuple[str, str]:
 
 def comparison_view(comparison: Any, labels: tuple[str, str] | None = None) -> ComparisonView:
     """Everything ``ledger compare`` prints, as rows for the compare screen."""
-    c = comparison
+    c = _fields(comparison)
     a_label, b_label = _labels(c, labels)
     paired = c.paired
     pairing = (f"paired on {paired['shared_records']:,} shared records" if paired.get("paired")
@@ -182,6 +191,9 @@ def _tests(tests: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str, str, str
         stat, df = t.get("statistic"), t.get("df")
         if t.get("name") == "mcnemar_exact":
             effect = f"right in A only {t.get('b')}, in B only {t.get('c')}"
+        elif t.get("mean_a") is None and t.get("mean_b") is None:
+            estimate = t.get("estimate")
+            effect = "-" if estimate is None else f"Δ {fmt_delta(estimate, kind)}"
         else:
             g = t.get("effect_size")
             means = f"{fmt_quantity(t.get('mean_a'), kind)} → {fmt_quantity(t.get('mean_b'), kind)}"
