@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MAX_ID = 2**63 - 1
 _VARIANT = re.compile(r"^v(\d+)$")
+_IDS = re.compile(r"^[\d\s,+-]+$")  # ids, lists and ranges; anything else names a variant (01_naive)
 _HELP = ("a run id (12), a list (12,15), a range (12-17), a variant (v3) or a variant's name; "
          "`ledger ls` and `ledger ls --variants` list them")
 
@@ -89,6 +90,12 @@ def _ids(ledger: Ledger, text: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def is_id_spec(text: str) -> bool:
+    """Whether ``text`` is written as run ids (``12``, ``12,15``, ``12-17``), not a variant
+    (``v3``, ``02_embeddings``: config stems often start with a digit)."""
+    return bool(_IDS.match(text.strip()))
+
+
 def find_variant(ledger: Ledger, text: str) -> Variant | None:
     """The variant ``text`` names (``v3`` or a name), or None when it names none."""
     variants = ledger.variants()
@@ -114,7 +121,7 @@ def resolve(ledger: Ledger, spec: str, *, evalset: str | None = None) -> Selecti
         raise UsageError(f"an empty run spec; give {_HELP}")
     if "@" in text:
         text, _, evalset = text.partition("@")
-    if text[0].isdigit():
+    if _IDS.match(text) or (text[0].isdigit() and find_variant(ledger, text) is None):
         if evalset is not None:
             raise UsageError(f"{spec!r}: @SET applies to a variant (v3@SET); runs are named by id")
         return Selection(spec, _ids(ledger, text))

@@ -208,10 +208,10 @@ def _ls_variants(path: Path, experiment: str | None, as_json: bool) -> None:
 def _show_variant(ledger: Ledger, spec: str) -> str | None:
     """The variant view of ``ledger show v3`` (None when ``spec`` names no variant)."""
     from ..show_text import replicate_text
-    from ..specs import find_variant
+    from ..specs import find_variant, is_id_spec
     from ..variants import summarize
 
-    if spec[:1].isdigit():
+    if is_id_spec(spec):
         return None
     variant = find_variant(ledger, spec)
     if variant is None:
@@ -249,10 +249,10 @@ def show(
     with_records: Annotated[bool, typer.Option("--records", help="With --json: include every record.")] = False,
 ) -> None:
     """Everything about one run (or a variant: v3 or its name), including what changed against its parent."""
-    from ..specs import find_variant, single_run
+    from ..specs import find_variant, is_id_spec, single_run
 
     with Ledger(db_path(db)) as ledger:
-        if not run_id[:1].isdigit():
+        if not is_id_spec(run_id):
             if as_json:
                 variant = find_variant(ledger, run_id)
                 if variant is not None:

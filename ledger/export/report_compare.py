@@ -40,9 +40,11 @@ class CaseRow:
     id: str
     label: str
     stratum: str
-    a: str  # A's prediction
+    a: str  # A's prediction (the most frequent over its runs, with how many were right when they differ)
     b: str
     text: str  # the record's input, when stored
+    a_share: float = 0.0  # share of A's runs right on this record
+    b_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,15 @@ def _changes(rows: list[dict[str, Any]], key: str, flagged: set[str], metrics: t
     return tuple(out[:MAX_DELTAS])
 
 
+def _side_text(side: Any, redactor: Redactor) -> str:
+    """A side's prediction; over repeats that disagree on the record, how many of them were right
+    (the most frequent prediction alone would hide why a record counts as lost or gained)."""
+    text = redactor.text(side.prediction)
+    if side.runs > 1 and 0 < side.right < side.runs:
+        text += f" ({side.right} of {side.runs} runs right)"
+    return text
+
+
 def _case_text(case: Any) -> str:
     for key in ("text", "description", "input"):
         if key in case.input:
@@ -123,8 +134,8 @@ def _samples(ledger: Ledger, a_ids: tuple[int, ...], b_ids: tuple[int, ...], fla
         for which in ("lost", "gained"):
             found = find_cases(ledger, a_use, b_use, which=which, limit=CASES_PER_SIDE, **filters)
             rows = tuple(CaseRow(redactor.text(c.id), redactor.text(c.label), redactor.text(c.stratum or ""),
-                                 redactor.text(c.a.prediction), redactor.text(c.b.prediction),
-                                 redactor.text(_case_text(c)))
+                                 _side_text(c.a, redactor), _side_text(c.b, redactor),
+                                 redactor.text(_case_text(c)), c.a.share, c.b.share)
                          for c in found.cases)
             sides.append((rows, found.matched))
         out.append(ClassCases(f"{what[0]} {what[1]!r}", sides[0][0], sides[1][0], sides[0][1], sides[1][1]))

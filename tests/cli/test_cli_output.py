@@ -68,7 +68,7 @@ def test_show_of_an_analysis_is_a_summary_not_a_json_line(example: Path) -> None
     r = invoke("show", "15", "--db", str(example))
     assert r.code == 0
     assert max(len(line) for line in r.out.splitlines()) < 240  # it was one 10,000-character line
-    assert f"sweep of score 'flag' on run 14: {body['n_scored']} scored records" in r.out
+    assert f"sweep of score 'flag' on run 12: {body['n_scored']:,} scored records" in r.out
     rec = body["recommended"]
     assert f"recommended threshold {rec['threshold']:.4g}" in r.out
     assert f"{len(body['points'])} thresholds listed" in r.out
@@ -83,9 +83,10 @@ def test_show_of_a_decision_says_why_and_what_it_watches(example: Path) -> None:
     assert r.code == 0
     assert "hypothesis:" not in r.out
     assert f"why: {body['why']}" in r.out
-    assert "about: run 12 (variant v5 05_tuned_filter)" in r.out
+    assert "about: variant v5 05_tuned_filter (decided on run 12, 13, 14)" in r.out
     assert f"revisit when: {body['revisit_when']} (watches later runs of the decided variant)" in r.out
-    assert "trigger: holding" in r.out
+    # run 17 (the decided config on a fresh sample, after the decision) has recall 0.375
+    assert "trigger: TRIPPED by run 17" in r.out and "recall 0.375 < 0.45 (0.075 past the threshold)" in r.out
 
 
 # ---- 14: operating-system errors ------------------------------------------------------------
@@ -176,7 +177,7 @@ def test_failed_runs_list_no_metrics(tmp_path: Path) -> None:
 def test_records_csv_prints_numbers_as_people_write_them(example: Path) -> None:
     r = invoke("records", "14", "--format", "csv", "--db", str(example))
     rows = list(csv.DictReader(io.StringIO(r.out)))
-    assert rows[0]["input_tokens"] == "344"  # not 344.0
+    assert rows[0]["input_tokens"] == "64"  # not 64.0
     costs = [row["cost_usd"] for row in rows]
     assert all(len(c) <= 14 for c in costs), max(costs, key=len)  # not 0.0006219999999999999
     with Ledger(example) as led:

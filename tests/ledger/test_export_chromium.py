@@ -96,11 +96,13 @@ def test_the_example_report_in_chromium_puts_the_decision_first_and_draws_the_va
         html = export(led, "html", tmp_path / "report.html")
     png = screenshot(html, tmp_path / "report.png", width=1280, height=2400)
     width, _, rows = png_pixels(png.read_bytes())
-    # the recommendation box (accent border, pale blue fill #f3f7fc) is in the first screenful
+    # the recommendation box is in the first screenful, drawn as tripped (red border, pale red fill
+    # #fdf3f2): run 17, after the decision, trips its trigger; the "tripped" badge, no "holding" one
     top = sample(rows, width, 0, 420)
-    assert colour_near(top, "#1f5fa8") and colour_near(top, "#f3f7fc", 4)
-    assert colour_near(top, "#dcefe3", 6)  # the "holding" badge
-    assert not colour_near(top, "#f7dedc", 4)  # no "tripped" badge: nothing tripped the decision
+    assert colour_near(top, "#b3261e") and colour_near(top, "#fdf3f2", 4)
+    assert not colour_near(top, "#f3f7fc", 2)
+    assert colour_near(top, "#f7dedc", 4)  # the "tripped" badge
+    assert not colour_near(top, "#dcefe3", 4)  # no "holding" badge
     # further down: the F1, cost and time charts by variant, each in its colour
     below = sample(rows, width, 420, len(rows))
     for colour in ("#1f5fa8", "#2f7d4f", "#7b4ea3"):

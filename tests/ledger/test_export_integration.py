@@ -167,8 +167,16 @@ def test_flagged_comparisons_get_class_and_stratum_charts_and_sample_cases(tmp_p
             gained = find_cases(led, a_ids, b_ids, which="gained", **filters)  # type: ignore[arg-type]
             assert group.lost_total == lost.matched and group.gained_total == gained.matched
             assert [x.id for x in group.lost] == [x.id for x in lost.cases[:len(group.lost)]]
-            assert all(x.a == x.label != x.b for x in group.lost)  # A right, B wrong
-            assert all(x.b == x.label != x.a for x in group.gained)
+            # lost: A right more often than B over their repeats; shown with the count when runs disagree
+            for x, case in zip(group.lost, lost.cases, strict=False):
+                assert x.a_share > x.b_share and case.a.right / case.a.runs == x.a_share
+            for x, case in zip(group.gained, gained.cases, strict=False):
+                assert x.b_share > x.a_share and case.b.right / case.b.runs == x.b_share
+            for x in group.lost + group.gained:
+                for text, share in ((x.a, x.a_share), (x.b, x.b_share)):
+                    assert ("runs right)" in text) == (0 < share < 1), (text, share)
+                    if share in (0.0, 1.0):  # every run agrees on right or wrong
+                        assert (text == x.label) == (share == 1.0)
     comparisons = section(page, "comparisons")
     head = f"{html_mod.escape(v1.label)} → {html_mod.escape(v2.label)}: where the changes are"
     part = comparisons[comparisons.index(head):]
@@ -202,8 +210,12 @@ def test_the_example_report_does_not_contradict_itself(tmp_path: Path) -> None:
     card = standing[standing.index("Highest mean F1"):standing.index("Cheapest per record")]
     assert f"F1 {means[best]:.3f}" in card and html_mod.escape(best_label) in card
     decisions = section(page, "decisions")
-    assert f"Go with {html_mod.escape(decided.label)}" in decisions
-    assert not trips and "tripped" not in decisions  # its repeats came before the decision
+    # only run 17, appended after the decision (the decided config on a fresh sample), trips it; the
+    # repeats it was decided on came before it and never do
+    assert [t.run_id for t in trips] == [17] and trips[0].decision_id == decision.id < 17
+    assert not set(trips[0].confirmed_by) & set(decided.run_ids[:3])
+    assert (f"the decision to go with {html_mod.escape(decided.label)} was tripped by a later run (run 17 "
+            in decisions)
     if decided.key == best:
         assert "It is also the variant with the highest mean F1" in decisions
     else:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from ledger import Ledger, RunInput
-from ledger.decisions import decide, tripped_triggers
+from ledger import Ledger
+from ledger.decisions import tripped_triggers
 
 from .conftest import LEDGER, cli
 from .servers import QUIET_ENV, free_port, stop, wait_until_ready
@@ -29,16 +29,10 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "ledger.db.example"
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of ledger.db.example with a decision watching the experiment and a later run that
-    trips it (the example's own decision watches its variant, which has no later run)."""
+    """A copy of ledger.db.example: its decision (row 16) about 05_tuned_filter is tripped by run 17,
+    appended after it on a fresh sample."""
     db = tmp_path_factory.mktemp("example") / "ledger.db"
     shutil.copy(EXAMPLE, db)
-    with Ledger(db) as led:
-        decide(led, "12", "watch the whole experiment", "recall < 0.35", scope="experiment")
-        low = led.get(13)
-        led.append(RunInput(experiment=low.experiment, hypothesis="a later run with low recall",
-                            params={**low.params, "run.seed": 99}, records=led.records(13),
-                            positive_label=low.positive_label))
     return db
 
 
@@ -105,7 +99,7 @@ def test_latest_decisions(served, oracle: Ledger) -> None:  # type: ignore[no-un
 def test_tripped_triggers(served, oracle: Ledger) -> None:  # type: ignore[no-untyped-def]
     rows = query(served[0], "tripped_triggers")
     trips = tripped_triggers(oracle)
-    assert [t.run_id for t in trips] == [18]
+    assert [t.run_id for t in trips] == [17]
     assert [(r["decision"], r["about_run"], r["tripped_by_run"], r["condition"]) for r in rows] == [
         (t.decision_id, t.decided_run_id, t.run_id, t.condition) for t in trips]
 
@@ -137,7 +131,7 @@ def test_nothing_can_write(served) -> None:  # type: ignore[no-untyped-def]
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code >= 400
     status, rows = get(f"{base}/runs.json?_shape=array&_size=100")
-    assert status == 200 and len(rows) == 18  # every row still there, nothing added
+    assert status == 200 and len(rows) == 17  # every row still there, nothing added
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest  # Datasette never opened the file
     check = cli("verify", "--db", str(db))
     assert check.returncode == 0, check.stdout + check.stderr

@@ -5,6 +5,7 @@ is read back with capture-pane; what was written is checked in the ledger afterw
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -73,16 +74,22 @@ def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
 @pytest.mark.slow
 def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path) -> None:
     t, db = terminal
-    t.wait(lambda s: "14 runs" in s and "sort id" in s, "the runs table")
+    t.wait(lambda s: bool(re.search(r"^\s+!\s+17\s+v5 05_tuned_filter", s, re.M)), "the runs table")
+    # the cursor starts on the last row, run 17, whose alert (it trips decision 16) takes the status
+    # line while the cursor is on it; one row up, the status line counts the runs
+    t.keys("Up")
+    t.wait(lambda s: "15 runs" in s and "sort id" in s, "the run count")
     # filter: a burst after "/" lands whole in the filter box; nothing opens
     t.keys("/")
     t.type("id:>8")
     t.keys("Enter")
-    screen = t.wait(lambda s: "6 of 14 runs" in s, "the filtered table")
-    assert "filter 'id:>8'" in screen
-    # mark runs 11 (A) and 14 (A): older vs newer
-    t.keys("Up", "Up", "Up", "Space", "Down", "Down", "Space")
-    t.wait(lambda s: "marked A 11,14" in s, "the marks")
+    t.wait(lambda s: bool(re.search(r"^\s+9\s+v4 04_reranker", s, re.M)) and not re.search(r"^\s+8\s+v3", s, re.M),
+           "the filtered table")
+    # mark runs 11 (A) and 14 (A): older vs newer (the cursor starts on the last row, run 17, whose
+    # alert the status line explains while the cursor is on it)
+    t.keys("Up", "Up", "Up", "Up", "Space", "Down", "Down", "Space", "Up")  # a mark moves the cursor down
+    screen = t.wait(lambda s: "marked A 11,14" in s, "the marks")
+    assert "7 of 15 runs" in screen and "filter 'id:>8'" in screen
     # compare, then the cases behind the first flag
     t.keys("c")
     screen = t.wait(lambda s: "VERDICT" in s and "compare A run 11" in s and "computing" not in s, "the comparison")
@@ -103,10 +110,10 @@ def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path
     t.keys("Tab", "BSpace", "BSpace", "BSpace")
     t.type("20")
     t.keys("C-s")
-    t.wait(lambda s: "run 17 ok · P" in s and "compares with its parent, run 14" in s,
+    finished = t.wait(lambda s: "run 18 ok · P" in s and "compares with its parent, run " in s,
            "the finished run's headline and a compare with its parent", timeout=240)
     t.keys("Escape")
-    t.wait(lambda s: "15 runs" in s or "7 of 15 runs" in s, "the new run in the table")
+    t.wait(lambda s: "16 runs" in s or "8 of 16 runs" in s, "the new run in the table")
     # decide about the run under the cursor
     t.keys("d")
     t.wait(lambda s: "decision about run" in s, "the decide form")
@@ -114,7 +121,7 @@ def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path
     t.keys("Enter")
     t.type("recall < 0.05")
     t.keys("Enter")
-    t.wait(lambda s: "recorded decision 18" in s, "the recorded decision")
+    t.wait(lambda s: "recorded decision 19" in s, "the recorded decision")
     t.keys("Escape")
     # export the whole ledger as HTML (a new file; nothing is replaced)
     t.keys("e")
@@ -126,9 +133,10 @@ def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path
     t.keys("Escape", "q")
     t.wait(lambda s: "sort id" not in s, "the app to quit", timeout=20)
     with Ledger(db) as led:
-        launched = led.get(17)
-        decision = led.get(18)
+        launched = led.get(18)
+        decision = led.get(19)
         assert launched.hypothesis == "smoke: hybrid on 20 records" and launched.sample_size == 20
+        assert f"compares with its parent, run {launched.parent_id} " in finished
         assert decision.kind == "decision" and decision.body["revisit_when"] == "recall < 0.05"
         assert led.verify().ok
     report = (tmp_path / "ledger-runs.html").read_text(encoding="utf-8")

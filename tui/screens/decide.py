@@ -12,6 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
+from ledger.specs import is_id_spec
+
 from ..messages import AlertsLoaded, DecisionRecorded, WorkFailed
 from ..widgets.form import Form
 from ..widgets.panels import Panel
@@ -33,7 +35,7 @@ class DecideScreen(LedgerScreen[int | None]):
         self.trips: list[str] = []
 
     def compose(self) -> ComposeResult:
-        about = f"variant {self.target}" if not self.target[:1].isdigit() else \
+        about = f"variant {self.target}" if not is_id_spec(self.target) else \
             f"run {self.target} (its variant: a decision is about what was changed)"
         yield Header()
         with Form(id="decide", submit=("revisit",)):
