@@ -209,7 +209,7 @@ def render(results: list[dict[str, Any]], power: list[dict[str, Any]], sims: int
         f"Goal: every false-alarm rate at most alpha + 2 simulation standard errors = {limit:.3f}; every printed "
         "95% interval covers the true difference (0) in 93-97% of the simulations where it is printed "
         f"(coverage is shown where an interval was printed at least {min_printed} times; '-' otherwise). "
-        f"Machine: {machine()}; {elapsed / 60:.0f} min wall. Preliminary figures from a shared, noisy machine.",
+        f"Machine: {machine()}; {elapsed / 60:.0f} min wall. The rates and coverages are simulation results and do not depend on the machine's load; only the wall time does.",
         "",
         "| cell | PROMOTE | ROLLBACK | fail (exit 1) | headline p<0.05 | lowest coverage (metric) | intervals printed |",
         "|---|---:|---:|---:|---:|---|---:|",
