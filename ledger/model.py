@@ -8,6 +8,7 @@ Every row of the ledger is a :class:`Run` with a ``kind``: ``run`` for a pipelin
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -68,6 +69,9 @@ class RunInput:
     refs_uids: list[str] = field(default_factory=list)
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
@@ -120,6 +124,21 @@ class Run:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Run:
+        try:
+            for column in ("hash", "prev_hash"):
+                if not _HEX64.fullmatch(str(row[column])):
+                    raise ValueError(f"its {column} is not 64 hex digits")
+            return cls._from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:  # json.JSONDecodeError is a ValueError
+            from .errors import IntegrityFailure
+
+            raise IntegrityFailure(
+                f"row {row.get('id')} cannot be read ({type(exc).__name__}: {str(exc)[:80]}): the ledger file is "
+                "damaged; `ledger verify` names the first damaged row, and a backup or an export restores it"
+            ) from None
+
+    @classmethod
+    def _from_row(cls, row: dict[str, Any]) -> Run:
         variant, variant_name = row.get("variant"), row.get("variant_name")
         params = _loads(row["params"]) or {}
         prompts = _loads(row["prompts"]) or {}
