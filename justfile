@@ -32,6 +32,12 @@ bench:
     {{py}} -m bench.bench_scaling
     {{py}} -m bench.bench_memory
     {{py}} -m bench.bench_push
+    {{py}} -m bench.bench_cases
+    {{py}} -m bench.bench_interleaved
+
+# The statistics' calibration by simulation (about 30 minutes on 2 cores); writes docs/statistics.md
+calibration:
+    {{py}} -m bench.bench_calibration
 
 # Full-size reliability suite (8 x 500 concurrent appends, 200 kill -9s, lock, tamper); writes docs/reliability.md
 torture *ARGS:
