@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..render import fmt_delta, fmt_ratio, fmt_usd, table
+from ..render import fmt_delta, fmt_ratio, fmt_seconds, fmt_usd, table
 from .results import Advice, ClassRow, StratumRow, TestResult
 
 if TYPE_CHECKING:
@@ -210,9 +210,14 @@ def _funnel(c: Comparison) -> list[str]:
 
         rows.append([stage, pair("entered"), pair("passed"), pair("positives_lost"), pair("negatives_passed"),
                      f"{fmt_usd(getattr(sa, 'cost_usd', None))}/{fmt_usd(getattr(sb, 'cost_usd', None))}",
-                     f"{_num(getattr(sa, 'latency_ms_mean', None), 1)}/{_num(getattr(sb, 'latency_ms_mean', None), 1)}"])
+                     f"{_per_record(getattr(sa, 'latency_ms_mean', None))}/{_per_record(getattr(sb, 'latency_ms_mean', None))}"])
     lost = f"{f.positive_label!r} lost" if f.positive_label else "positives lost"
-    return ["funnel (A/B):", table(["stage", "entered", "passed", lost, "negatives passed", "cost", "ms/rec"], rows, "lrrrrrr")]
+    return ["funnel (A/B):", table(["stage", "entered", "passed", lost, "negatives passed", "cost", "time/rec"], rows, "lrrrrrr")]
+
+
+def _per_record(ms: float | None) -> str:
+    """A stage's mean time per record, in the unit that reads best (``77µs``, ``1.7ms``)."""
+    return fmt_seconds(None if ms is None else ms / 1000)
 
 
 def _cost_time(c: Comparison) -> list[str]:
