@@ -14,16 +14,31 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 _LEN = struct.Struct("<I")
 
 
+# What ``json.dumps(..., ensure_ascii=False)`` escapes in a string: without any, the JSON array of
+# strings is the strings joined between quotes, byte for byte.
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+
+
 def pack_text(values: Sequence[str | None]) -> bytes:
+    """A JSON array of the strings (or null). Strings that need no escaping (the usual record ids)
+    are joined directly; the bytes are exactly ``json.dumps``'s either way."""
+    try:
+        plain = _ESCAPED.search(",".join(values)) is None  # type: ignore[arg-type]
+    except TypeError:  # a None (or not a string): json decides
+        plain = False
+    if plain and values:
+        return ('["' + '","'.join(values) + '"]').encode("utf-8")  # type: ignore[arg-type]
     return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -36,7 +51,9 @@ def encode_codes(values: Sequence[str | None]) -> tuple[list[str], array]:
     names = [v for v in dict.fromkeys(values) if v is not None]
     lookup: dict[str | None, int] = {v: i for i, v in enumerate(names)}
     lookup[None] = -1
-    return names, array("i", map(lookup.__getitem__, values))  # one C-level pass
+    if len(values) < 2:
+        return names, array("i", map(lookup.__getitem__, values))
+    return names, array("i", itemgetter(*values)(lookup))  # one C-level pass (a tuple of codes)
 
 
 def pack_codes(values: Sequence[str | None]) -> bytes:

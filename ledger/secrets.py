@@ -61,11 +61,17 @@ _SHAPES = re.compile(
 
 # Every shape above holds one of these literals: searching for them first decides whether the
 # full expression (slow on long text, such as the joined record ids of a large run) runs at all.
-_SHAPE_HINTS = re.compile("sk-|gh|github_pat_|AKIA|ASIA|xox|AIza|eyJ|earer|EARER|://")
+# On long text (the joined record ids of a large run) each literal is found by ``str.__contains__``
+# (a fast substring search), about ten times faster than the expression of alternatives, which
+# stays the faster one on short text. ``github_pat_`` holds "gh".
+_SHAPE_HINTS = ("sk-", "gh", "AKIA", "ASIA", "xox", "AIza", "eyJ", "earer", "EARER", "://")
+_SHAPE_HINT = re.compile("|".join(re.escape(hint) for hint in _SHAPE_HINTS))
 
 
 def _may_hold_shape(text: str) -> bool:
-    return _SHAPE_HINTS.search(text) is not None
+    if len(text) < 512:
+        return _SHAPE_HINT.search(text) is not None
+    return any(hint in text for hint in _SHAPE_HINTS)
 
 
 def _shape_sub(match: re.Match[str]) -> str:
