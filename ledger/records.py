@@ -338,6 +338,12 @@ def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = 
     """The column as a list of str (None allowed when ``optional``); ints become their decimal
     text. The common all-strings case is checked at C speed."""
     col = values if isinstance(values, list) else list(values)
+    if not optional:
+        try:
+            "".join(col)  # every value a string (the common case), proven at C speed
+            return col
+        except TypeError:
+            pass
     kinds = set(map(type, col))
     if kinds <= ({str, type(None)} if optional else {str}):
         return col
