@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import re
 import struct
 import sys
 from array import array
@@ -25,20 +24,22 @@ from typing import Any
 _LEN = struct.Struct("<I")
 
 
-# What ``json.dumps(..., ensure_ascii=False)`` escapes in a string: without any, the JSON array of
-# strings is the strings joined between quotes, byte for byte.
-_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+# What ``json.dumps(..., ensure_ascii=False)`` escapes in a string besides '"' and '\\': without
+# any of them, the JSON array of strings is the strings joined between quotes, byte for byte.
+_CONTROL = bytes(range(0x20))
 
 
 def pack_text(values: Sequence[str | None]) -> bytes:
     """A JSON array of the strings (or null). Strings that need no escaping (the usual record ids)
     are joined directly; the bytes are exactly ``json.dumps``'s either way."""
     try:
-        plain = _ESCAPED.search(",".join(values)) is None  # type: ignore[arg-type]
+        joined = ",".join(values)  # type: ignore[arg-type]
     except TypeError:  # a None (or not a string): json decides
-        plain = False
-    if plain and values:
-        return ('["' + '","'.join(values) + '"]').encode("utf-8")  # type: ignore[arg-type]
+        joined = None
+    if joined and '"' not in joined and "\\" not in joined:
+        raw = joined.encode("utf-8")
+        if len(raw.translate(None, _CONTROL)) == len(raw):  # no control character either
+            return ('["' + '","'.join(values) + '"]').encode("utf-8")  # type: ignore[arg-type]
     return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
