@@ -22,6 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 _LEN = struct.Struct("<I")
+_NO_VALUE = 255  # a missing value among at most 254 distinct ones, as one byte (then -1)
 
 
 # What ``json.dumps(..., ensure_ascii=False)`` escapes in a string besides '"' and '\\': without
@@ -51,10 +52,20 @@ def encode_codes(values: Sequence[str | None]) -> tuple[list[str], array]:
     """(dictionary, int32 codes) of ``values``; None becomes -1."""
     names = [v for v in dict.fromkeys(values) if v is not None]
     lookup: dict[str | None, int] = {v: i for i, v in enumerate(names)}
-    lookup[None] = -1
-    if len(values) < 2:
+    if len(values) < 2 or len(names) >= _NO_VALUE:
+        lookup[None] = -1
         return names, array("i", map(lookup.__getitem__, values))
-    return names, array("i", itemgetter(*values)(lookup))  # one C-level pass (a tuple of codes)
+    # The usual column has a few distinct values: one C-level pass makes a tuple of small codes,
+    # ``bytes`` packs it (far cheaper than ``array`` from a tuple of ints), numpy widens it.
+    import numpy as np
+
+    lookup[None] = _NO_VALUE
+    small = np.frombuffer(bytes(itemgetter(*values)(lookup)), dtype=np.uint8)
+    codes = small.astype(np.int32)
+    codes[small == _NO_VALUE] = -1
+    out = array("i")
+    out.frombytes(codes.tobytes())
+    return names, out
 
 
 def pack_codes(values: Sequence[str | None]) -> bytes:

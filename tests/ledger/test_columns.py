@@ -47,3 +47,15 @@ def test_pack_text_is_the_json_encoders_bytes(values: list[str]) -> None:
     expected = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     assert C.pack_text(values) == expected
     assert C.pack_text([*values, None]) == json.dumps([*values, None], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.sampled_from([1, 2, 253, 254, 255, 256, 400]), data=st.data())
+def test_codes_round_trip_around_one_byte_of_distinct_values(k: int, data: st.DataObject) -> None:
+    pool = [*(f"v{i}" for i in range(k)), None]
+    values = data.draw(st.lists(st.sampled_from(pool), max_size=600))
+    values += pool[:-1] if data.draw(st.booleans()) else []  # every distinct value present
+    names, codes = C.encode_codes(values)
+    assert names == [v for v in dict.fromkeys(values) if v is not None]
+    assert [None if c < 0 else names[c] for c in codes] == values
+    assert C.unpack_codes(C.pack_codes(values)) == values
