@@ -11,7 +11,7 @@ for display.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,13 @@ class Outcomes:
 TERMINATOR = 0xFF  # ends every key: never a byte of UTF-8, and keeps numpy from trimming trailing NULs
 _QUOTE, _COMMA = ord('"'), ord(",")
 _CHUNK = 1 << 16
+
+
+def keys_of(ids: Sequence[str]) -> np.ndarray:
+    """Keys of record ids given as strings (what :func:`id_keys` cuts from the stored column)."""
+    from .columns import pack_text
+
+    return id_keys(pack_text(list(ids)))
 
 
 def key_names(keys: np.ndarray) -> list[str]:

@@ -15,7 +15,7 @@ from ledger import Ledger, Records, RunInput
 from ledger.columns import pack_text
 from ledger.compare.loading import load
 from ledger.compare.pairing import match, side_sample
-from ledger.outcomes import id_keys, isin, key_names, load_outcomes, same_width
+from ledger.outcomes import id_keys, isin, key_names, keys_of, load_outcomes, same_width
 
 # any text a record id can be stored as (no lone surrogates: those cannot be encoded as UTF-8)
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -28,6 +28,7 @@ def test_keys_read_back_every_id(ids: list[str]) -> None:
         keys = id_keys(data)
         assert key_names(keys) == ids
         assert len(set(keys.tolist())) == len(ids)  # distinct ids, distinct keys
+    assert key_names(keys_of(ids)) == ids
 
 
 @settings(max_examples=100, deadline=None)
