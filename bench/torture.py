@@ -180,8 +180,9 @@ What each check means:
   `synchronous=FULL` is kept on purpose: each commit waits until the WAL is on disk, so an
   acknowledged run survives a power loss or an OS crash too, not only a killed process. (Measured
   for issue 15, interleaved with MLflow: `synchronous=NORMAL`, durable against a killed process
-  only, moved the median append of a 5,000-record run by under 10%, mostly within the noise;
-  the commit's one fsync is about 1 ms of a 10 ms append on an idle disk.) The witness is written
+  only, made the median append of a 5,000-record run 1-15% faster: the commit's one fsync took a
+  median 1 ms of a 10 ms append on a quiet machine, 6 ms of 23 ms on a loaded one; not enough to
+  reach the 20x goal either way.) The witness is written
   after that fsync returns, so it never names a head the disk does not hold.
 - **Tampering**: `ledger verify` recomputes each row's hash (covering every column, the previous
   hash and the records digest) and names the first run that does not match (`verification
