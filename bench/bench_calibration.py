@@ -88,7 +88,9 @@ def _predict(rng: np.random.Generator, label: np.ndarray, right: np.ndarray, k: 
 def _side(rng: np.random.Generator, template: Any, ids: list[str], label: np.ndarray, stratum: np.ndarray,
           right: np.ndarray, cell: Cell, first_id: int) -> tuple[list[Any], list[Any]]:
     from ledger.compare.loading import RunRecords
+    from ledger.outcomes import keys_of
 
+    keys = keys_of(ids)
     runs, records = [], []
     positive = f"c{cell.classes - 1}" if cell.classes == 2 else None
     for j in range(cell.repeats):
@@ -98,7 +100,7 @@ def _side(rng: np.random.Generator, template: Any, ids: list[str], label: np.nda
                                   cost_per_record_usd=float(cost.mean()), time_per_record_s=float(latency.mean()) / 1000,
                                   metrics={}, timing={})
         runs.append(run)
-        records.append(RunRecords(run, ids, label, _predict(rng, label, right, cell.classes), stratum,
+        records.append(RunRecords(run, keys, label, _predict(rng, label, right, cell.classes), stratum,
                                   {"cost_usd": cost, "latency_ms": latency}))
     return runs, records
 

@@ -81,9 +81,11 @@ def main() -> None:
         "|---|---:|---:|",
         *[f"| {name} | {rss:.0f} MB | {wall:.2f} s |" for name, (rss, wall) in rows],
         "",
-        "A comparison holds both runs' columns at once: the text columns (ids, labels, predictions, "
-        "strata) as Python strings are most of it; numeric columns are read as float64 arrays "
-        "straight from the stored bytes.",
+        "A comparison holds both runs' columns at once, none of them as Python strings: record ids as "
+        "fixed-width byte keys cut from the stored column (they pair the runs), labels, predictions and "
+        "strata as int32 codes, numeric columns as float64 arrays straight from the stored bytes. "
+        "`Ledger.records` builds the Python lists of the row form (ids, labels, ...), which is what "
+        "its figure measures.",
         "",
     ]
     text = "\n".join(lines)

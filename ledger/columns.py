@@ -18,12 +18,29 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 _LEN = struct.Struct("<I")
+_NO_VALUE = 255  # a missing value among at most 254 distinct ones, as one byte (then -1)
+
+
+# What ``json.dumps(..., ensure_ascii=False)`` escapes in a string besides '"' and '\\': without
+# any of them, the JSON array of strings is the strings joined between quotes, byte for byte.
+_CONTROL = bytes(range(0x20))
 
 
 def pack_text(values: Sequence[str | None]) -> bytes:
+    """A JSON array of the strings (or null). Strings that need no escaping (the usual record ids)
+    are joined directly; the bytes are exactly ``json.dumps``'s either way."""
+    try:
+        joined = ",".join(values)  # type: ignore[arg-type]
+    except TypeError:  # a None (or not a string): json decides
+        joined = None
+    if joined and '"' not in joined and "\\" not in joined:
+        raw = joined.encode("utf-8")
+        if len(raw.translate(None, _CONTROL)) == len(raw):  # no control character either
+            return ('["' + '","'.join(values) + '"]').encode("utf-8")  # type: ignore[arg-type]
     return json.dumps(list(values), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -35,8 +52,20 @@ def encode_codes(values: Sequence[str | None]) -> tuple[list[str], array]:
     """(dictionary, int32 codes) of ``values``; None becomes -1."""
     names = [v for v in dict.fromkeys(values) if v is not None]
     lookup: dict[str | None, int] = {v: i for i, v in enumerate(names)}
-    lookup[None] = -1
-    return names, array("i", map(lookup.__getitem__, values))  # one C-level pass
+    if len(values) < 2 or len(names) >= _NO_VALUE:
+        lookup[None] = -1
+        return names, array("i", map(lookup.__getitem__, values))
+    # The usual column has a few distinct values: one C-level pass makes a tuple of small codes,
+    # ``bytes`` packs it (far cheaper than ``array`` from a tuple of ints), numpy widens it.
+    import numpy as np
+
+    lookup[None] = _NO_VALUE
+    small = np.frombuffer(bytes(itemgetter(*values)(lookup)), dtype=np.uint8)
+    codes = small.astype(np.int32)
+    codes[small == _NO_VALUE] = -1
+    out = array("i")
+    out.frombytes(codes.tobytes())
+    return names, out
 
 
 def pack_codes(values: Sequence[str | None]) -> bytes:

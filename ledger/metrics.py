@@ -158,5 +158,28 @@ def latency_summary(latencies_ms: Sequence[float]) -> dict[str, float] | None:
         total = math.fsum(values.tolist())
     if not len(values):
         return None
-    p50, p95, p99 = (float(v) for v in np.percentile(values, [50, 95, 99]))
+    p50, p95, p99 = percentiles(values, (50, 95, 99))
     return {"p50": p50, "p95": p95, "p99": p99, "mean": total / len(values), "n": len(values)}
+
+
+def percentiles(values: Any, qs: Sequence[float]) -> list[float]:
+    """``numpy.percentile(values, qs)`` (its default linear method, value for value, to the bit)
+    from one ``numpy.partition`` at the order statistics it needs: a few calls instead of numpy's
+    general machinery, which costs more than the partition on a few thousand values. ``values``:
+    a non-empty float64 array without NaN."""
+    import numpy as np
+
+    n = len(values)
+    virtual = [(n - 1) * (q / 100) for q in qs]
+    below = [min(math.floor(v), n - 1) for v in virtual]
+    part = np.partition(values, sorted({*below, *(min(b + 1, n - 1) for b in below)}))
+    out: list[float] = []
+    for v, b in zip(virtual, below, strict=True):
+        if v >= n - 1:
+            out.append(float(part[n - 1]))
+            continue
+        a, c = float(part[b]), float(part[b + 1])
+        t = v - b
+        diff = c - a
+        out.append(c - diff * (1 - t) if t >= 0.5 else a + diff * t)  # numpy's _lerp, both branches
+    return out

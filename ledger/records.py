@@ -338,6 +338,12 @@ def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = 
     """The column as a list of str (None allowed when ``optional``); ints become their decimal
     text. The common all-strings case is checked at C speed."""
     col = values if isinstance(values, list) else list(values)
+    if not optional:
+        try:
+            "".join(col)  # every value a string (the common case), proven at C speed
+            return col
+        except TypeError:
+            pass
     kinds = set(map(type, col))
     if kinds <= ({str, type(None)} if optional else {str}):
         return col
@@ -349,22 +355,24 @@ def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = 
 
 def _check_numeric(col: array, name: str, where: str) -> None:
     """Refuse infinities (and negatives where the field is a cost, tokens or latency); NaN means
-    "not recorded". A finite sum proves the common case at C speed; otherwise scan value by value."""
+    "not recorded". One vectorised pass proves the common case; otherwise name the first bad value."""
+    import numpy as np
+
     nonneg = name in NON_NEGATIVE
-    present: Sequence[float] = col
-    total = sum(col)
-    if total != total:  # some values not recorded (or inf - inf): look at the recorded ones
-        present = [v for v in col if v == v]
-        total = sum(present)
-    if not math.isinf(total) and total == total and (not nonneg or not present or min(present) >= 0):
+    values = np.frombuffer(col, dtype=np.float64) if len(col) else np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values)
+        if nonneg:
+            bad |= values < 0  # NaN < 0 is False: not recorded is fine
+    if not bad.any():
         return
-    for index, value in enumerate(col):
-        if value == value and (math.isinf(value) or (nonneg and value < 0)):
-            raise InvalidRun(
-                f"{where}[{index}]: field '{name}' is {value!r}; it must be a finite"
-                + (" non-negative" if nonneg else "")
-                + " number"
-            )
+    index = int(np.argmax(bad))
+    value = col[index]
+    raise InvalidRun(
+        f"{where}[{index}]: field '{name}' is {value!r}; it must be a finite"
+        + (" non-negative" if nonneg else "")
+        + " number"
+    )
 
 
 def sum_recorded(col: Sequence[float]) -> float:

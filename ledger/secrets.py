@@ -59,13 +59,24 @@ _SHAPES = re.compile(
 )
 
 
-# Every shape above holds one of these literals: searching for them first decides whether the
-# full expression (slow on long text, such as the joined record ids of a large run) runs at all.
-_SHAPE_HINTS = re.compile("sk-|gh|github_pat_|AKIA|ASIA|xox|AIza|eyJ|earer|EARER|://")
+# Every shape above holds one of these literals: finding none decides that the full expression
+# (slow on long text, such as the joined record ids of a large run) need not run.
+_SHAPE_HINTS = ("sk-", "gh", "github_pat_", "AKIA", "ASIA", "xox", "AIza", "eyJ", "earer", "EARER", "://")
+_SHAPE_HINT = re.compile("|".join(re.escape(hint) for hint in _SHAPE_HINTS))
+_HINT_BYTES = [(hint, sorted(set(hint.encode("ascii")))) for hint in _SHAPE_HINTS]
 
 
 def _may_hold_shape(text: str) -> bool:
-    return _SHAPE_HINTS.search(text) is not None
+    if len(text) < 512:
+        return _SHAPE_HINT.search(text) is not None
+    # Long text: which bytes occur at all (one counting pass), then a substring search only for the
+    # literals whose every character occurs. The literals are ASCII, and UTF-8 encodes any other
+    # character without ASCII bytes, so a literal's bytes all occur wherever the literal does.
+    import numpy as np
+
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    present = np.bincount(data, minlength=256) > 0
+    return any(all(present[b] for b in need) and hint in text for hint, need in _HINT_BYTES)
 
 
 def _shape_sub(match: re.Match[str]) -> str:

@@ -255,7 +255,8 @@ class Ledger:
                     yield conn
                 finally:
                     self._local.writing = False
-                self._guard.record(Witness(before, read_head(conn)))
+                after = read_head(conn)
+                self._guard.record(Witness(before, after))
                 conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 _rollback(conn)
@@ -269,7 +270,8 @@ class Ledger:
             except BaseException:
                 _rollback(conn)
                 raise
-            self._guard.record(Witness(read_head(conn)))
+            # the head just committed: no other writer can have moved it while the lock is held
+            self._guard.record(Witness(after))
             self._guard.checkpoint_if_due(conn)
 
     def batch(self) -> Any:

@@ -124,7 +124,7 @@ def run(loaded: Loaded, opts: CompareOptions) -> Comparison:
                                   None if r is None else r.quality.guard, None if r is None else r.quality.bound,
                                   flags, savings, r is not None,
                                   lambda: None if r is None else _advice(loaded, r, metrics, opts)), opts)
-    shared = set(r.matched.a.ids) if r is not None and r.matched.pairing.design == "shared records" else None
+    shared = r.matched.a.keys if r is not None and r.matched.pairing.design == "shared records" else None
     return Comparison(
         runs_a=tuple(x.id for x in runs_a), runs_b=tuple(x.id for x in runs_b), options=opts,
         pairing=_no_records_pairing(loaded) if r is None else r.matched.pairing, positive_label=loaded.positive,

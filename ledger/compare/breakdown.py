@@ -71,9 +71,10 @@ def _test(name: str, metric: str, how: tuple[str, str], p: float, estimate: floa
 
 
 def _bincount(codes: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """Per stratum, the records of ``mask``; a record without a stratum (-1) counts in none."""
     import numpy as np
 
-    return np.bincount(codes[mask], minlength=size)
+    return np.bincount(codes[mask & (codes >= 0)], minlength=size)
 
 
 class Codes(Frozen):

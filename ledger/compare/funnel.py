@@ -72,12 +72,13 @@ def _run_funnel(r: RunRecords, order: list[str], positive: int | None, keep: np.
 
 
 def _side(records: Sequence[RunRecords], order: list[str], positive: int | None,
-          shared: set[str] | None) -> dict[str, FunnelStage]:
-    import numpy as np
+          shared: np.ndarray | None) -> dict[str, FunnelStage]:
+
+    from ..outcomes import isin
 
     runs = []
     for r in records:
-        keep = None if shared is None else np.fromiter((x in shared for x in r.ids), dtype=bool, count=len(r))
+        keep = None if shared is None else isin(r.keys, shared)
         runs.append(_run_funnel(r, order, positive, keep))
     out: dict[str, FunnelStage] = {}
     for stage in order:
@@ -87,7 +88,8 @@ def _side(records: Sequence[RunRecords], order: list[str], positive: int | None,
 
 
 def funnel(a: Sequence[RunRecords], b: Sequence[RunRecords], positive: int | None, positive_label: str | None,
-           shared: set[str] | None) -> Funnel | None:
+           shared: np.ndarray | None) -> Funnel | None:
+    """``shared``: the keys of the records both sides share, when only those are compared."""
     order = stage_order([*a, *b])
     if not order:
         return None

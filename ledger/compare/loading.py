@@ -21,14 +21,14 @@ class RunRecords(Frozen):
     """One run's records as codes into the comparison's shared vocabularies."""
 
     run: Run
-    ids: list[str]
+    keys: np.ndarray  # record ids as keys (:mod:`ledger.outcomes`): what pairs the runs
     label: np.ndarray
     prediction: np.ndarray
     stratum: np.ndarray | None  # -1: no stratum
     numeric: Mapping[str, np.ndarray]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return int(self.label.size)
 
 
 class Loaded(Frozen):
@@ -91,7 +91,7 @@ def load(ledger: Ledger, a_ids: Sequence[int], b_ids: Sequence[int]) -> Loaded:
 
     def recoded(run: Run, o: Outcomes) -> RunRecords:
         stratum = None if o.stratum is None or strata is None else recode(o.stratum, o.strata or (), stratum_code)
-        return RunRecords(run, o.ids, recode(o.label, o.classes, class_code), recode(o.prediction, o.classes, class_code),
+        return RunRecords(run, o.keys, recode(o.label, o.classes, class_code), recode(o.prediction, o.classes, class_code),
                           stratum, o.numeric)
 
     by_id = {r.id: r for r in (*runs_a, *runs_b)}

@@ -58,9 +58,11 @@ def _record_test(name: str, m: Matched, alpha: float) -> list[TestResult]:
         ok = ~np.isnan(xa) & ~np.isnan(xb)
         if ok.sum() < 2:
             return []
-        pt = paired_t_test(xa[ok], xb[ok], alpha)
-        w = wilcoxon_signed_rank(xa[ok], xb[ok])
-        means = {"mean_a": float(xa[ok].mean()), "mean_b": float(xb[ok].mean()), "n": pt.n}
+        if not ok.all():  # copies only when some record lacks the value
+            xa, xb = xa[ok], xb[ok]
+        pt = paired_t_test(xa, xb, alpha)
+        w = wilcoxon_signed_rank(xa, xb)
+        means = {"mean_a": float(xa.mean()), "mean_b": float(xb.mean()), "n": pt.n}
         return [
             TestResult("paired_t", name, pt.t, pt.p_value, *PAIRED_T, df=pt.df, estimate=pt.mean_diff,
                        extra={**means, "ci": None if math.isnan(pt.ci_low) else [pt.ci_low, pt.ci_high],

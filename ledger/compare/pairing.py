@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..frozen import Frozen
+from ..outcomes import same_width
 from .loading import RunRecords
 from .results import Pairing
 
@@ -30,7 +31,7 @@ class Sample(Frozen):
     runs) codes (-1 where a run lacks the record), a single column when the runs agree on every
     record; ``numeric`` columns are per-record means over the runs (NaN: none recorded)."""
 
-    ids: list[str]
+    keys: np.ndarray  # record ids as keys (:mod:`ledger.outcomes`)
     label: np.ndarray
     prediction: np.ndarray
     stratum: np.ndarray | None
@@ -38,7 +39,7 @@ class Sample(Frozen):
 
     @property
     def n(self) -> int:
-        return len(self.ids)
+        return int(self.label.shape[0])
 
     @property
     def single(self) -> bool:
@@ -55,7 +56,7 @@ class Sample(Frozen):
         return self.label[np.arange(self.n), present.argmax(axis=1)]
 
     def take(self, rows: np.ndarray) -> Sample:
-        return Sample([self.ids[i] for i in rows.tolist()], self.label[rows], self.prediction[rows],
+        return Sample(self.keys[rows], self.label[rows], self.prediction[rows],
                       None if self.stratum is None else self.stratum[rows],
                       {k: v[rows] for k, v in self.numeric.items()})
 
@@ -67,14 +68,28 @@ class Matched(Frozen):
 
 
 def _design(records: Sequence[RunRecords]) -> str:
+    import numpy as np
+
     if len(records) == 1:
         return "single"
-    sets = [set(r.ids) for r in records]
-    if all(s == sets[0] for s in sets[1:]):
+    sets = [np.unique(k) for k in same_width(*(r.keys for r in records))]
+    if all(np.array_equal(s, sets[0]) for s in sets[1:]):
         return "repeats"
-    if sum(len(s) for s in sets) == len(set().union(*sets)):
+    if sum(s.size for s in sets) == np.unique(np.concatenate(sets)).size:
         return "replicates"
     return "mixed"
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two runs hold the same record ids in the same order."""
+    import numpy as np
+
+    if a is b:
+        return True
+    if a.shape != b.shape:
+        return False
+    x, y = same_width(a, b)
+    return bool(np.array_equal(x, y))
 
 
 NUMERIC = ("cost_usd", "latency_ms", "input_tokens", "output_tokens")
@@ -92,19 +107,22 @@ def side_sample(records: Sequence[RunRecords]) -> tuple[Sample, str]:
     design = _design(records)
     first = records[0]
     if len(records) == 1:
-        return Sample(list(first.ids), first.label[:, None], first.prediction[:, None], first.stratum,
+        return Sample(first.keys, first.label[:, None], first.prediction[:, None], first.stratum,
                       {k: v for k, v in first.numeric.items() if _wanted(k)}), design
-    if all(r.ids == first.ids for r in records):
-        ids = list(first.ids)
-        rows = [np.arange(len(ids))] * len(records)
-    else:
-        index: dict[str, int] = {}
-        for r in records:
-            for x in r.ids:
-                index.setdefault(x, len(index))
-        ids = list(index)
-        rows = [np.fromiter((index[x] for x in r.ids), dtype=np.int64, count=len(r)) for r in records]
-    n, m = len(ids), len(records)
+    if all(_same(r.keys, first.keys) for r in records):
+        keys = first.keys
+        rows = [np.arange(len(keys))] * len(records)
+    else:  # the union of the runs' ids, in order of first appearance (a run never repeats an id)
+        every = np.concatenate(same_width(*(r.keys for r in records)))
+        _, first_at, inverse = np.unique(every, return_index=True, return_inverse=True)
+        order = np.argsort(first_at, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        keys = every[np.sort(first_at)]
+        position = rank[inverse.reshape(-1)]
+        bounds = np.cumsum([0, *(len(r) for r in records)])
+        rows = [position[bounds[j]:bounds[j + 1]] for j in range(len(records))]
+    n, m = len(keys), len(records)
     label = np.full((n, m), -1, dtype=np.int32)
     prediction = np.full((n, m), -1, dtype=np.int32)
     stratum = None
@@ -130,7 +148,7 @@ def side_sample(records: Sequence[RunRecords]) -> tuple[Sample, str]:
         numeric = {k: np.where(seen[k] > 0, sums[k] / np.maximum(seen[k], 1), np.nan) for k in names}
     if m > 1:
         label, prediction = _collapse(label, prediction)
-    return Sample(ids, label, prediction, stratum, numeric), design
+    return Sample(keys, label, prediction, stratum, numeric), design
 
 
 def _collapse(label: np.ndarray, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,13 +171,17 @@ def match(a_records: Sequence[RunRecords], b_records: Sequence[RunRecords]) -> M
 
     a, runs_a = side_sample(a_records)
     b, runs_b = side_sample(b_records)
-    if a.ids == b.ids:
+    same = _same(a.keys, b.keys)
+    if same:
         ia = ib = np.arange(a.n)
-    else:
-        pos_b = {x: i for i, x in enumerate(b.ids)}
-        pairs = [(i, pos_b[x]) for i, x in enumerate(a.ids) if x in pos_b]
-        arr = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-        ia, ib = arr[:, 0], arr[:, 1]
+    else:  # A's records found among B's (in A's order), by a search in B's sorted keys
+        ka, kb = same_width(a.keys, b.keys)
+        order_b = np.argsort(kb, kind="stable")
+        sorted_b = kb[order_b]
+        at = np.minimum(np.searchsorted(sorted_b, ka), max(kb.size - 1, 0))
+        found = sorted_b[at] == ka if kb.size else np.zeros(ka.size, dtype=bool)
+        ia = np.flatnonzero(found)
+        ib = order_b[at[found]]
     shared = int(ia.size)
 
     def pairing(paired: bool, design: str, reason: str, mismatch: int | None = None) -> Pairing:
@@ -167,7 +189,7 @@ def match(a_records: Sequence[RunRecords], b_records: Sequence[RunRecords]) -> M
 
     if shared and shared == min(a.n, b.n):
         n_a, n_b = a.n, b.n
-        if a.ids != b.ids:  # ia is in A's order: B is re-ordered (and cut) to match it
+        if not same:  # ia is in A's order: B is re-ordered (and cut) to match it
             a, b = (a if shared == n_a else a.take(ia)), b.take(ib)
         if shared < max(n_a, n_b):
             small, big = ("A", "B") if n_a < n_b else ("B", "A")

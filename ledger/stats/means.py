@@ -174,6 +174,7 @@ def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(values)
     ordered = values[order]
     starts = np.concatenate([[0], np.flatnonzero(ordered[1:] != ordered[:-1]) + 1])
+    del ordered
     counts = np.diff(np.concatenate([starts, [values.size]]))
     ranks = np.empty(values.size)
     ranks[order] = np.repeat(starts + (counts + 1) / 2.0, counts)
@@ -204,13 +205,16 @@ def wilcoxon_signed_rank(a: Sequence[float] | np.ndarray, b: Sequence[float] | n
     d = d[~np.isnan(d)]
     n_all = int(d.size)
     nz = d[d != 0.0]
+    del d  # a million records: each full-size temporary is 8 MB, freed as soon as it is done
     n = int(nz.size)
     n_zero = n_all - n
     if n == 0:
         return WilcoxonResult(0, n_zero, 0.0, 0.0, math.nan, 1.0, "none", "no record differs between the runs")
+    positive = nz > 0
+    negative = nz < 0
     ranks, ties = _average_ranks(np.abs(nz))
-    w_plus = float(ranks[nz > 0].sum())
-    w_minus = float(ranks[nz < 0].sum())
+    w_plus = float(ranks[positive].sum())
+    w_minus = float(ranks[negative].sum())
     statistic = min(w_plus, w_minus)
     has_ties = bool(np.any(ties > 1))
     mean = n * (n + 1) / 4.0

@@ -247,6 +247,11 @@ def test_credentials_are_recognised_by_their_shape(secret: str) -> None:
 
     redactor = Redactor([])
     assert secret not in redactor.text(f"pasted {secret} here")
+    # inside long text (the joined record ids of a run are searched this way) as inside short
+    ids = "\x00".join(f"rec{i:06d}" for i in range(2000))
+    for text in (f"{ids}\x00{secret}", f"{secret} {ids}", f"é{ids}{secret}ü"):
+        assert redactor.found_in(text) and secret not in redactor.text(text)
+    assert not redactor.found_in(ids)
     assert redactor.text("ordinary notes about recall and the github workflow") == "ordinary notes about recall and the github workflow"
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from array import array
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import columns as C
@@ -37,3 +38,24 @@ def test_digest_depends_on_name_kind_and_bytes() -> None:
     assert C.digest(base) != C.digest([("label", "text", base[0][2])])
     assert C.digest(base) != C.digest([("labels", "codes", base[0][2])])
     assert C.digest(base) != C.digest([("label", "codes", C.pack_codes(["b", "a"]))])
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
+                                 st.text(alphabet='ab",\\\x00\x1f\x7f é', max_size=6)), max_size=20))
+def test_pack_text_is_the_json_encoders_bytes(values: list[str]) -> None:
+    expected = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    assert C.pack_text(values) == expected
+    assert C.pack_text([*values, None]) == json.dumps([*values, None], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.sampled_from([1, 2, 253, 254, 255, 256, 400]), data=st.data())
+def test_codes_round_trip_around_one_byte_of_distinct_values(k: int, data: st.DataObject) -> None:
+    pool = [*(f"v{i}" for i in range(k)), None]
+    values = data.draw(st.lists(st.sampled_from(pool), max_size=600))
+    values += pool[:-1] if data.draw(st.booleans()) else []  # every distinct value present
+    names, codes = C.encode_codes(values)
+    assert names == [v for v in dict.fromkeys(values) if v is not None]
+    assert [None if c < 0 else names[c] for c in codes] == values
+    assert C.unpack_codes(C.pack_codes(values)) == values

@@ -481,3 +481,27 @@ def test_any_pair_of_runs_compares_cleanly(tmp_path_factory: pytest.TempPathFact
                 assert t["p_value"] <= t["p_holm"] <= 1.0
     assert c.verdict.decision != "PROMOTE" or (c.verdict.test is not None and c.verdict.test.p_value < 0.05)
     assert c.render_text().startswith("FLAGS")
+
+
+def test_independent_runs_with_records_outside_every_stratum_test_each_stratum_on_its_own_records(ledger: Ledger) -> None:
+    """Two runs sharing only part of their records (independent samples), some records without a
+    stratum: each stratum's accuracy test is Fisher's on that stratum's records alone (hand counts)."""
+    def run(ids: list[str], right: set[str], strata: dict[str, str | None]) -> int:
+        preds = ["ok" if x in right else "wrong" for x in ids]
+        return add(ledger, Records.from_columns(ids, ["ok"] * len(ids), preds, strata=[strata[x] for x in ids]))
+
+    ids_a = [f"a{i}" for i in range(40)] + [f"s{i}" for i in range(20)]
+    ids_b = [f"s{i}" for i in range(20)] + [f"b{i}" for i in range(50)]
+    stratum = {x: (None if i % 5 == 0 else ("84" if i % 2 else "85")) for i, x in enumerate(dict.fromkeys(ids_a + ids_b))}
+    right_a = {x for i, x in enumerate(ids_a) if i % 3}
+    right_b = {x for i, x in enumerate(ids_b) if i % 4}
+    c = compare_runs(ledger, [run(ids_a, right_a, stratum)], [run(ids_b, right_b, stratum)])
+    assert not c.pairing.paired
+    for name in ("84", "85"):
+        row = next(r for r in c.per_stratum if r.name == name)
+        in_a = [x for x in ids_a if stratum[x] == name]
+        in_b = [x for x in ids_b if stratum[x] == name]
+        ra, rb = sum(x in right_a for x in in_a), sum(x in right_b for x in in_b)
+        expected = ss.fisher_exact([[ra, len(in_a) - ra], [rb, len(in_b) - rb]]).pvalue
+        assert row.tests["accuracy"].p_value == pytest.approx(expected, rel=1e-9)
+        assert row.tests["accuracy"].estimate == pytest.approx(rb / len(in_b) - ra / len(in_a))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
-from ledger.metrics import classification_metrics, latency_summary, percentile
+from ledger.metrics import classification_metrics, latency_summary, percentile, percentiles
 
 labels_strategy = st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=80)
 
@@ -87,3 +87,25 @@ def test_latency_summary_skips_unrecorded() -> None:
     s = latency_summary([10.0, float("nan"), 30.0])
     assert s is not None and s["n"] == 2 and s["p50"] == 20.0 and s["mean"] == 20.0
     assert latency_summary([float("nan")]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), min_size=1, max_size=300),
+       qs=st.lists(st.floats(min_value=0, max_value=100), min_size=1, max_size=4))
+def test_percentiles_are_numpys_to_the_bit(values: list[float], qs: list[float]) -> None:
+    arr = np.array(values, dtype=np.float64)
+    assert percentiles(arr.copy(), qs) == [float(x) for x in np.percentile(arr, qs)]
+    assert percentiles(arr.copy(), (50, 95, 99)) == [float(x) for x in np.percentile(arr, [50, 95, 99])]
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(min_value=0, max_value=1e6), st.just(float("nan"))), min_size=1, max_size=200))
+def test_latency_summary_is_numpys_percentiles_of_the_recorded_values(values: list[float]) -> None:
+    recorded = np.array([v for v in values if v == v])
+    got = latency_summary(values)
+    if not recorded.size:
+        assert got is None
+        return
+    assert got is not None
+    assert [got["p50"], got["p95"], got["p99"]] == [float(x) for x in np.percentile(recorded, [50, 95, 99])]
+    assert got["n"] == recorded.size
