@@ -23,6 +23,7 @@ import json
 import math
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -318,7 +319,16 @@ def _trigrams(word: str) -> list[str]:
     return [padded[i:i + 3] for i in range(len(padded) - 2)]
 
 
-@functools.lru_cache(maxsize=4)
+_WORDLLAMA_LOCK = threading.Lock()
+
+
 def wordllama(dims: int = 256) -> WordLlamaEmbedder:
-    """One loaded model per dimension per process (the table is memory-mapped, shared)."""
+    """One loaded model per dimension per process (the table is memory-mapped, shared); a
+    second thread asking while it loads waits for the first one's."""
+    with _WORDLLAMA_LOCK:
+        return _wordllama(dims)
+
+
+@functools.lru_cache(maxsize=4)
+def _wordllama(dims: int) -> WordLlamaEmbedder:
     return WordLlamaEmbedder(dims)

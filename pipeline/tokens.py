@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,18 @@ _MEMO: dict[str, int] = {}
 _MEMO_LIMIT = 500_000
 
 
-@functools.lru_cache(maxsize=1)
+_ENCODING_LOCK = threading.Lock()
+
+
 def encoding() -> Any:
+    """The tiktoken encoding, loaded once per process (a second thread asking while it loads
+    waits for the first one's)."""
+    with _ENCODING_LOCK:
+        return _encoding()
+
+
+@functools.lru_cache(maxsize=1)
+def _encoding() -> Any:
     import tiktoken
 
     try:
