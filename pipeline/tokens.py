@@ -27,6 +27,7 @@ _LINE = re.compile(r"\n(?=\S)")
 _PARAGRAPH = re.compile(r"\n\n(?=\S)")
 _MEMO: dict[str, int] = {}
 _MEMO_LIMIT = 500_000
+_WHOLE_LIMIT = 4_000  # whole texts up to this long are memoised too (system prompts)
 
 
 _ENCODING_LOCK = threading.Lock()
@@ -105,8 +106,15 @@ def _load_spec(path: Path) -> dict[str, Any]:
 
 
 def count(text: str) -> int:
-    # Paragraphs first (a chapter's whole listing recurs from record to record), then lines.
-    return sum(_memo(p, _lines) for p in _split(text, _PARAGRAPH, "\n\n"))
+    # The whole text (a system prompt recurs on every call), else paragraphs first (a chapter's
+    # whole listing recurs from record to record), then lines.
+    n = _MEMO.get(text)
+    if n is not None:
+        return n
+    n = sum(_memo(p, _lines) for p in _split(text, _PARAGRAPH, "\n\n"))
+    if len(text) <= _WHOLE_LIMIT:
+        _memo(text, lambda _: n)
+    return n
 
 
 def _lines(text: str) -> int:
