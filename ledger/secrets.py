@@ -172,6 +172,25 @@ def scrub(value: Any, redactor: Redactor, key: str = "", where: str = "",
             total += n
         return out, total
     if isinstance(value, list):
+        strings = _flat_strings(value)
+        if strings is not None and not redactor.found_in("\x00".join(strings)):
+            return value, 0  # nothing to remove: searched once, joined (a records column)
         items = [scrub(v, redactor, "", where, found) for v in value]
         return [v for v, _ in items], sum(n for _, n in items)
     return value, 0
+
+
+def _flat_strings(value: list[Any]) -> list[str] | None:
+    """The strings of a list of strings, numbers, None and such lists (no objects: their keys
+    are checked by name), else None."""
+    out: list[str] = []
+    stack = [value]
+    while stack:
+        for item in stack.pop():
+            if isinstance(item, str):
+                out.append(item)
+            elif isinstance(item, list):
+                stack.append(item)
+            elif item is not None and not isinstance(item, (int, float)):
+                return None
+    return out

@@ -1,7 +1,8 @@
 """Artifacts built once per key and kept on disk in the user cache, checked on every load.
 
 The retrieval stage's fixed costs (the taxonomy's vectors, the usearch graph, the BM25 postings)
-depend only on (taxonomy, embedder, dimension, metric, knobs). Each artifact is one file named by a
+depend only on (taxonomy, embedder, dimension, metric, knobs); so do the offline provider's
+word tables (per taxonomy) and tiktoken's parsed BPE ranks (per installed file). Each artifact is one file named by a
 digest of its key, with a JSON sidecar holding the key, the file's size and its SHA-256. A load
 checks all three before trusting the file (then memory-maps it); a missing, corrupt or stale file is
 rebuilt. Builders take an exclusive lock per key (a second process waits, then loads what the first

@@ -18,10 +18,12 @@ abbreviations and typos) are hashed into ``dims`` signed buckets, and the vector
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import re
 import struct
+import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -106,6 +108,7 @@ class WordLlamaEmbedder:
                 f"cannot read the WordLlama tokenizer {self.tokenizer_file}: {exc}") from None
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
+        self._words: dict[str, list[int]] = {}  # a word's token ids (see _token_ids)
 
     def identity(self) -> str:
         # The files' sizes and times, not the package metadata (a lookup that costs ~0.1 s):
@@ -115,26 +118,136 @@ class WordLlamaEmbedder:
         return f"wordllama-{WORDLLAMA_CONFIG}-{'-'.join(parts)}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit vector per text. Each distinct text is embedded once (a row depends on its
+        own text only, so copies are the same row), in blocks of at most 2,048."""
         import numpy as np
 
-        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        out = np.zeros((len(unique), self.dims), dtype=np.float32)
         step = 2048  # bounds the (tokens x dims) float32 gather in memory
-        for lo in range(0, len(texts), step):
-            encodings = self.tokenizer.encode_batch(list(texts[lo:lo + step]),
-                                                    add_special_tokens=False)
-            lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64,
-                                  count=len(encodings))
+        for lo in range(0, len(unique), step):
+            token_ids = self._token_ids(unique[lo:lo + step])
+            lengths = np.fromiter((len(t) for t in token_ids), dtype=np.int64,
+                                  count=len(token_ids))
             if not lengths.any():
                 continue
-            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64,
+            ids = np.fromiter(itertools.chain.from_iterable(token_ids), dtype=np.int64,
                               count=int(lengths.sum()))
             np.clip(ids, 0, self.table.shape[0] - 1, out=ids)
-            rows = np.asarray(self.table[ids, : self.dims], dtype=np.float32)
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            some = lengths > 0
-            block = out[lo:lo + len(encodings)]
-            block[some] = np.add.reduceat(rows, starts[some], axis=0) / lengths[some, None]
-        return _normalize(out)
+            out[lo:lo + len(token_ids)] = _mean_rows(self.table, self.dims, ids, lengths)
+        out = _normalize(out)
+        if len(unique) == len(texts):
+            return out
+        row = {t: i for i, t in enumerate(unique)}
+        return out[np.fromiter((row[t] for t in texts), dtype=np.int64, count=len(texts))]
+
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids, as ``tokenizer.encode(text, add_special_tokens=False)``.
+
+        The tokenizer turns every space into the word-start mark and runs BPE over the whole
+        text; no merge crosses a word start (the only vocabulary entries with a mark inside are
+        runs of marks), so a text of single-spaced words is the concatenation of its words'
+        tokens. Words are tokenized once per process; other texts (leading, trailing or double
+        spaces, special-token markup, the mark itself) go to the tokenizer whole.
+        """
+        memo = self._words
+        whole: list[str] = []
+        new: dict[str, None] = {}
+        for text in texts:
+            if _splittable(text):
+                for w in text.split(" "):
+                    if w not in memo:
+                        new[w] = None
+            else:
+                whole.append(text)
+        if len(memo) + len(new) > 500_000:
+            memo.clear()
+            new = {w: None for t in texts if _splittable(t) for w in t.split(" ")}
+        # One call per piece: encode_batch hands short pieces to a thread pool that costs more
+        # than it saves (2x slower here, far worse on a busy machine).
+        encode = self.tokenizer.encode
+        for w in new:
+            memo[w] = encode(w, add_special_tokens=False).ids
+        direct = {t: encode(t, add_special_tokens=False).ids for t in whole}
+        out: list[list[int]] = []
+        for text in texts:
+            found = direct.get(text)
+            if found is None:
+                found = []
+                for w in text.split(" "):
+                    found += memo[w]
+            out.append(found)
+        return out
+
+
+def _mean_rows(table: np.ndarray, dims: int, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The mean of ``table``'s rows (first ``dims`` columns, as float32) over each segment of
+    ``ids`` (``lengths`` tokens each; an empty segment is zero), bit for bit what
+    ``np.add.reduceat(rows, starts, axis=0) / lengths`` gives, without reduceat's one inner
+    loop per segment and column.
+
+    reduceat adds a segment ``a`` as ``a[0] + pairwise_sum(a[1:])`` in float32, and numpy's
+    pairwise sum of ``m`` values is: below 8, left to right from zero; up to 128, eight running
+    sums over the blocks of 8, combined as ``((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7))``, then the
+    remainder left to right. Both are done here for all segments at once, position by position
+    (segments sorted by length so that those still going are a prefix); segments of more than
+    129 tokens (never a declaration) go to reduceat itself. Only the distinct tokens' rows are
+    read from the (float16, memory-mapped) table and widened.
+    """
+    import numpy as np
+
+    out = np.zeros((len(lengths), dims), dtype=np.float64)
+    if not lengths.any():
+        return out
+    distinct, where = np.unique(ids, return_inverse=True)
+    rows = np.asarray(table[distinct, :dims], dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    rest = lengths[order] - 1  # the values after the first: pairwise_sum's n
+    huge, mid, small = order[rest > 128], order[(rest >= 8) & (rest <= 128)], order[rest < 8]
+
+    def row(seg_starts: np.ndarray, offset: np.ndarray | int) -> np.ndarray:
+        return rows[where[seg_starts + offset]]
+
+    if len(huge):
+        picked = np.concatenate([np.arange(starts[i], starts[i] + lengths[i]) for i in huge])
+        at = np.concatenate([[0], np.cumsum(lengths[huge])[:-1]])
+        out[huge] = np.add.reduceat(rows[where[picked]], at, axis=0) / lengths[huge, None]
+    if len(mid):
+        first, m = starts[mid], lengths[mid] - 1
+        blocks = m // 8  # >= 1, non-increasing (sorted by length)
+        acc = np.stack([row(first, 1 + j) for j in range(8)])  # (8, segments, dims)
+        for b in range(1, int(blocks[0])):
+            k = int(np.count_nonzero(blocks > b))
+            for j in range(8):
+                acc[j, :k] += row(first[:k], 1 + 8 * b + j)
+        res = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        done = 1 + 8 * blocks
+        for t in range(7):  # the remainder, left to right
+            sel = np.flatnonzero(m % 8 > t)
+            if len(sel):
+                res[sel] += rows[where[first[sel] + done[sel] + t]]
+        head = row(first, 0)
+        head += res
+        out[mid] = head / lengths[mid, None]
+    if len(small):
+        first = starts[small]
+        head = row(first, 0)
+        acc = np.zeros_like(head)
+        for p in range(1, int(lengths[small[0]])):
+            k = int(np.count_nonzero(lengths[small] > p))
+            acc[:k] += row(first[:k], p)
+        many = lengths[small] > 1  # reduceat copies a lone row (no "+ 0": keeps a -0.0)
+        head[many] += acc[many]
+        out[small] = head / lengths[small, None]
+    return out
+
+
+def _splittable(text: str) -> bool:
+    """A non-empty text of single-spaced words with nothing the tokenizer treats specially."""
+    return (bool(text) and text[0] != " " and text[-1] != " " and "  " not in text
+            and "\u2581" not in text and "<" not in text)
 
 
 class HashedEmbedder:
@@ -205,7 +318,16 @@ def _trigrams(word: str) -> list[str]:
     return [padded[i:i + 3] for i in range(len(padded) - 2)]
 
 
-@functools.lru_cache(maxsize=4)
+_WORDLLAMA_LOCK = threading.Lock()
+
+
 def wordllama(dims: int = 256) -> WordLlamaEmbedder:
-    """One loaded model per dimension per process (the table is memory-mapped, shared)."""
+    """One loaded model per dimension per process (the table is memory-mapped, shared); a
+    second thread asking while it loads waits for the first one's."""
+    with _WORDLLAMA_LOCK:
+        return _wordllama(dims)
+
+
+@functools.lru_cache(maxsize=4)
+def _wordllama(dims: int) -> WordLlamaEmbedder:
     return WordLlamaEmbedder(dims)

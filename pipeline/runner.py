@@ -125,6 +125,7 @@ def run_experiment(
     n = sample if sample is not None else cfg.run.sample
     base_seed = seed if seed is not None else cfg.run.seed
     runs: list[Run] = []
+    _preload(cfg)
     try:
         tax, data = load_inputs(cfg, dataset)
         chosen = _evaluation_set(ledger, data, evalset, n, base_seed)
@@ -145,6 +146,34 @@ def run_experiment(
         if run.status != "ok":
             break
     return runs
+
+
+def _preload(cfg: Config) -> None:
+    """Start loading the models the run will need on a thread, while this one reads the
+    taxonomy and draws the sample: the WordLlama tokenizer (its file is parsed without holding
+    the GIL) and the tiktoken encoding of the offline provider. The stages ask for the same
+    once-per-process objects and wait for them; a failure here is ignored (the stage loads
+    again and reports it)."""
+    embedder = cfg.retrieve.enabled and cfg.retrieve.embedder == "wordllama"
+    counting = cfg.provider.name == "offline" and any(
+        getattr(cfg, s).enabled for s in ("filter", "enrich", "rerank"))
+    if not (embedder or counting):
+        return
+
+    def work() -> None:
+        try:
+            if embedder:
+                from .embed import wordllama
+
+                wordllama(cfg.retrieve.dims)
+            if counting:
+                from .tokens import encoding
+
+                encoding()
+        except Exception:
+            pass
+
+    threading.Thread(target=work, name="ledger-preload", daemon=True).start()
 
 
 @dataclass(frozen=True)

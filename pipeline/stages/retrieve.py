@@ -203,32 +203,35 @@ class Retriever:
         m = len(texts)
         lex = self.bm25.score_matrix(texts)
         top = lex.max(axis=1, keepdims=True)
-        hybrid = (1 - w) * dense + w * lex / np.where(top > 0, top, 1.0)
-        # The pool: the dense shortlist and the BM25 shortlist (positive scores only), -1 = none.
-        # (Selection works on these few columns: argpartition over whole rows full of tied
-        # zeros is several times slower.)
+        scale = np.where(top > 0, top, 1.0)
+        # The pool: the dense shortlist and the BM25 shortlist (positive scores only: the best
+        # `wide`, among equal scores the first subheadings), -1 = none.
         pool = np.full((m, 2 * wide), -1, dtype=np.int64)
         pool[:, :wide] = dense_keys[:, :wide]
-        for r in range(m):
-            hit = np.flatnonzero(lex[r])
-            if len(hit) > wide:  # the best `wide`; among equal scores, the first subheadings
-                vals = lex[r, hit]
-                cut = np.partition(vals, len(hit) - wide)[len(hit) - wide]
-                above = hit[vals > cut]
-                hit = np.concatenate([above, hit[vals == cut][: wide - len(above)]])
-            pool[r, wide:wide + len(hit)] = hit
+        hit_r, hit_c = np.nonzero(lex)  # row by row, columns ascending
+        vals = lex[hit_r, hit_c]
+        order = np.lexsort((hit_c, -vals, hit_r))
+        hit_r, hit_c = hit_r[order], hit_c[order]
+        rank = np.arange(len(hit_r)) - np.searchsorted(hit_r, hit_r)  # place within its row
+        keep = rank < wide
+        pool[hit_r[keep], wide + rank[keep]] = hit_c[keep]
         pool.sort(axis=1)
         dup = np.zeros(pool.shape, dtype=bool)
         dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
         rows = np.arange(m)[:, None]
-        scores = np.where((pool >= 0) & ~dup, hybrid[rows, np.maximum(pool, 0)], -np.inf)
+        # The hybrid score, (1 - w) * dense + w * bm25 / max_bm25, at the pooled columns only
+        # (the same operations element by element as over whole rows).
+        cols = np.maximum(pool, 0)
+        hybrid = (1 - w) * dense[rows, cols] + w * lex[rows, cols] / scale
+        scores = np.where((pool >= 0) & ~dup, hybrid, -np.inf)
         order = np.lexsort((pool, -scores), axis=1)[:, :k]
         part = np.take_along_axis(pool, order, axis=1)
         scores = np.take_along_axis(scores, order, axis=1)
         ok = np.isfinite(scores)
         decl = np.full(m, np.nan)
-        known = declared >= 0
-        decl[known] = hybrid[np.nonzero(known)[0], declared[known]]
+        known = np.nonzero(declared >= 0)[0]
+        d = declared[known]
+        decl[known] = (1 - w) * dense[known, d] + w * lex[known, d] / scale[known, 0]
         return ([row[v].tolist() for row, v in zip(part, ok, strict=True)],
                 [row[v].astype(float).tolist() for row, v in zip(scores, ok, strict=True)], decl)
 

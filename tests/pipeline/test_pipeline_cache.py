@@ -132,3 +132,40 @@ def test_two_processes_building_the_cache_at_once(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=300)
     assert third.stdout.split()[:2] == ["hit", "hit"] and third.stdout.split()[2] == lines[0][2]
     assert not list((tmp_path / "cache").glob(".*.tmp"))
+
+
+def test_tiktoken_ranks_and_offline_word_tables_come_back_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parsed tiktoken ranks and the offline provider's word tables are cached artifacts:
+    what is read back counts and reads exactly as what was built; a damaged file is rebuilt."""
+    import tiktoken
+
+    from pipeline import tokens
+    from pipeline.providers.offline import Knowledge, _knowledge, knowledge_tables
+
+    monkeypatch.setenv("LEDGER_CACHE_DIR", str(tmp_path))
+    built = tokens._cached_spec()
+    assert built is not None and list(tmp_path.glob("tiktoken-*.marshal"))
+    again = tokens._cached_spec()
+    assert again == built
+    reference = tiktoken.get_encoding(tokens.ENCODING)
+    ours = tiktoken.Encoding(**again)
+    text = "851712: Telephones for cellular networks [Telephone sets]\n{\"code\": \"851712\"} é 🙂"
+    assert ours.encode_ordinary(text) == reference.encode_ordinary(text)
+    (data,) = tmp_path.glob("tiktoken-*.marshal")
+    data.write_bytes(data.read_bytes()[:1000])  # truncated: rebuilt, never trusted
+    assert tokens._cached_spec() == built
+
+    tax = hs_taxonomy()
+    _knowledge.cache_clear()
+    try:
+        cached_k = _knowledge(tax)
+        assert list(tmp_path.glob("knowledge-*.marshal"))
+        fresh = Knowledge(tax, knowledge_tables(tax.vocabulary))
+        assert (cached_k.df, cached_k.prefix, cached_k.deletes) == (fresh.df, fresh.prefix,
+                                                                    fresh.deletes)
+        _knowledge.cache_clear()
+        assert _knowledge(tax).deletes == fresh.deletes  # read back from the file
+    finally:
+        _knowledge.cache_clear()

@@ -122,6 +122,44 @@ def test_wordllama_embedder_equals_the_library_loaded_offline(
     assert not empty[0].any() and np.linalg.norm(empty[1]) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_wordllama_tokens_word_by_word_are_the_tokenizers_own(tax: Taxonomy) -> None:
+    emb = WordLlamaEmbedder()
+    texts = [r.text for r in sample(generate(tax, 3000), 600, seed=5)]
+    texts += [tax.full_text(i) for i in range(0, len(tax), 101)]
+    texts += ["", " ", "a  b", " lead", "trail ", "<s> x </s>", "x\u2581y", "tab\there",
+              "é ñ ü 中文", "a\nb c", "SMARTPHNE 128GB", "zapatillas ctn 12", "🙂 emoji"]
+    ours = emb._token_ids(texts)
+    ref = emb.tokenizer.encode_batch(texts, add_special_tokens=False)
+    assert ours == [list(e.ids) for e in ref]
+    assert emb._token_ids(texts) == ours  # the words memoised, same answer
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_wordllama_mean_is_bit_for_bit_reduceat(seed: int) -> None:
+    from pipeline.embed import _mean_rows
+
+    rng = np.random.default_rng(seed)
+    table = (rng.normal(size=(300, 32)) * rng.uniform(0.01, 10, size=(300, 1))).astype(np.float16)
+    lengths = rng.choice([0, 1, 2, 3, 5, 8, 9, 10, 16, 17, 23, 40, 129, 130, 300], size=60)
+    ids = rng.integers(0, 300, size=int(lengths.sum()))
+    ours = _mean_rows(table, 24, ids, lengths)
+    rows = np.asarray(table[ids, :24], dtype=np.float32)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    some = lengths > 0
+    ref = np.zeros((len(lengths), 24), dtype=np.float64)
+    ref[some] = np.add.reduceat(rows, starts[some], axis=0) / lengths[some, None]
+    np.testing.assert_array_equal(ours.astype(np.float32).view(np.uint32),
+                                  ref.astype(np.float32).view(np.uint32))
+
+
+def test_wordllama_embeds_each_distinct_text_once_same_rows(tax: Taxonomy) -> None:
+    emb = WordLlamaEmbedder(128)
+    texts = ["live horses", "smartphone", "live horses", "", "smartphone", "pony"]
+    got = emb.embed(texts)
+    alone = np.vstack([emb.embed([t]) for t in texts])
+    np.testing.assert_array_equal(got, alone)
+
+
 def test_semantic_retrieval_matches_what_lexical_cannot(tax: Taxonomy) -> None:
     """On generated declarations written in colloquial or brand names (most share no word with
     their subheading), WordLlama finds the true subheading in its top 10 far more often than
