@@ -180,9 +180,9 @@ def _migrate(conn: sqlite3.Connection, path: Path, create: bool) -> None:
             raise LedgerError(
                 f"{path} is a SQLite database but not a ledger; point --db at a ledger file"
             )
-    import sqlite_utils
+    from .migrations import migrations, sqlite_utils_module
 
-    from .migrations import migrations
+    sqlite_utils = sqlite_utils_module()
 
     # m002 rebuilds tables (create, copy, drop, rename): foreign keys must be off while it runs,
     # and the pragma only takes effect outside a transaction.

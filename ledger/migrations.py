@@ -7,7 +7,7 @@ sqlite-utils (which imports pandas when pandas is installed: 0.35 s that ``ledge
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -119,11 +119,26 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def sqlite_utils_module() -> Any:
+    """``sqlite_utils``, imported without pandas unless pandas is already loaded: ``sqlite_utils.db``
+    imports pandas (and with it pyarrow: about 0.4 s) only to convert pandas values on insert, which
+    the ledger never does, and a new ledger's first command would pay for it."""
+    import importlib
+    import sys
+
+    if "sqlite_utils.db" in sys.modules or "pandas" in sys.modules:
+        return importlib.import_module("sqlite_utils")
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` raises ImportError
+    try:
+        return importlib.import_module("sqlite_utils")
+    finally:
+        if sys.modules.get("pandas", 0) is None:
+            del sys.modules["pandas"]
+
+
 def migrations() -> sqlite_utils.Migrations:
     """The migration set (built on demand so that importing this module stays cheap)."""
-    import sqlite_utils
-
-    m = sqlite_utils.Migrations(MIGRATION_SET)
+    m = sqlite_utils_module().Migrations(MIGRATION_SET)
     m(name="m001_initial")(_m001_initial)
     m(name="m002_evalsets_variants_cases")(_m002_evalsets_variants_cases)
     return m
