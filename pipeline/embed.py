@@ -47,6 +47,10 @@ class Embedder(Protocol):
         """What the vectors depend on (part of the index cache's key)."""
         ...
 
+    def model_name(self) -> str:
+        """The model as the run records it (part of the variant: the same on every machine)."""
+        ...
+
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
@@ -116,6 +120,12 @@ class WordLlamaEmbedder:
         parts = [f"{p.stat().st_size}.{p.stat().st_mtime_ns}" for p in (self.weights,
                                                                        self.tokenizer_file)]
         return f"wordllama-{WORDLLAMA_CONFIG}-{'-'.join(parts)}"
+
+    def model_name(self) -> str:
+        """What the run records as the embedding model: the same on every machine with the same
+        wheel (sizes, not install times, so that a config run elsewhere is the same variant)."""
+        sizes = ".".join(str(p.stat().st_size) for p in (self.weights, self.tokenizer_file))
+        return f"wordllama-{WORDLLAMA_CONFIG}-{sizes}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One unit vector per text. Each distinct text is embedded once (a row depends on its
@@ -270,6 +280,9 @@ class HashedEmbedder:
 
     def identity(self) -> str:
         return f"hashed-v1-ngram{self.ngram_weight!r}-norm{self.normalize}"
+
+    def model_name(self) -> str:
+        return self.identity()
 
     def _features(self, word: str) -> list[tuple[int, float]]:
         cached = self._cache.get(word)

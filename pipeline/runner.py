@@ -400,7 +400,7 @@ def _attach_retriever(ctx: Context, progress: Progress | None, done_before: int,
 def _embedder_params(ctx: Context) -> dict[str, Any]:
     r = ctx.retriever
     assert r is not None
-    identity = r.embedder.identity() if r.embedder is not None else ctx.config.retrieve.embedding_model
+    identity = r.embedder.model_name() if r.embedder is not None else ctx.config.retrieve.embedding_model
     return {"name": ctx.config.retrieve.embedder, "model": identity,
             "dims": int(r.vectors.shape[1]), "search": ctx.config.retrieve.search}
 

@@ -279,3 +279,28 @@ def test_generated_text_often_shares_no_word_with_its_subheading(tax: Taxonomy) 
     share = {s: np.mean([not overlap(r) for r in records if r.style == s]) for s in styles}
     assert share["taxonomy"] < 0.1
     assert share["colloquial"] > 0.5 and share["brand"] > 0.6 and share["foreign"] > 0.8
+
+
+def test_the_recorded_embedder_model_is_the_same_on_every_install(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The run's `resolved_embedder.model` is part of the variant: it once held the wheel files'
+    install times, so the same config run from another clone was another variant. A copy of the
+    package files with new times keeps the recorded name; the cache identity (which must notice a
+    reinstall) changes."""
+    import os
+    import shutil
+
+    import pipeline.embed as embed_mod
+
+    here = WordLlamaEmbedder(256)
+    copy = tmp_path / "wordllama"
+    for sub in ("weights", "tokenizers"):
+        (copy / sub).mkdir(parents=True)
+    for path in (here.weights, here.tokenizer_file):
+        target = copy / path.parent.name / path.name
+        shutil.copyfile(path, target)
+        os.utime(target, ns=(1_000_000_000, 1_000_000_000))
+    monkeypatch.setattr(embed_mod, "wordllama_folder", lambda: copy)
+    there = WordLlamaEmbedder(256)
+    sizes = f"{here.weights.stat().st_size}.{here.tokenizer_file.stat().st_size}"
+    assert here.model_name() == there.model_name() == f"wordllama-l2_supercat-{sizes}"
+    assert here.identity() != there.identity()

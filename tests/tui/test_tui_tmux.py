@@ -103,6 +103,7 @@ def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path
     screen = t.wait(lambda s: "sweep of run 14 · score flag" in s and "thresholds" in s, "the sweep")
     assert "as analysis 15" in screen
     t.keys("Escape")
+    t.wait(lambda s: "sort id" in s and "thresholds" not in s, "the runs table after the sweep")
     # launch a small run of the hybrid config
     t.keys("l")
     t.wait(lambda s: "launch a run" in s, "the launch form")
@@ -123,6 +124,7 @@ def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path
     t.keys("Enter")
     t.wait(lambda s: "recorded decision 19" in s, "the recorded decision")
     t.keys("Escape")
+    t.wait(lambda s: "sort id" in s and "decision about" not in s, "the runs table after the decision")
     # export the whole ledger as HTML (a new file; nothing is replaced)
     t.keys("e")
     t.wait(lambda s: "export for people" in s, "the export form")
@@ -130,13 +132,17 @@ def test_a_whole_session_in_tmux(terminal: tuple[Terminal, Path], tmp_path: Path
     screen = t.wait(lambda s: "wrote " in s, "the written report")
     written = screen[screen.index("wrote "):].split()[1]
     assert written == str(tmp_path / "ledger-runs.html"), screen  # runs 11 and 14 are marked
-    t.keys("Escape", "q")
+    t.keys("Escape")
+    t.wait(lambda s: "sort id" in s and "export for people" not in s, "the runs table after the export")
+    t.keys("q")
     t.wait(lambda s: "sort id" not in s, "the app to quit", timeout=20)
     with Ledger(db) as led:
         launched = led.get(18)
         decision = led.get(19)
         assert launched.hypothesis == "smoke: hybrid on 20 records" and launched.sample_size == 20
         assert f"compares with its parent, run {launched.parent_id} " in finished
+        # the same config from this install is the same variant as the example's 03_hybrid runs
+        assert launched.variant == led.get(6).variant
         assert decision.kind == "decision" and decision.body["revisit_when"] == "recall < 0.05"
         assert led.verify().ok
     report = (tmp_path / "ledger-runs.html").read_text(encoding="utf-8")
