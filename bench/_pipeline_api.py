@@ -43,8 +43,8 @@ def api_runs() -> str:
         hits = server.completions()
         throttled = [h for h in hits if h.status == 429]
         waited = all(
-            min((x.start for x in hits if x.digest == h.digest and x.start > h.end),
-                default=-1.0) - h.end >= RETRY_AFTER_S for h in throttled)
+            min((x.start for x in hits if x.digest == h.digest and x.start > h.replied),
+                default=-1.0) - h.replied >= RETRY_AFTER_S for h in throttled)
         answered = collections.Counter(h.digest for h in hits if h.status == 200)
         rerank_s = run.timing["stages"]["rerank"]["wall_s"]
         ideal = RECORDS * LATENCY_S / LIMIT

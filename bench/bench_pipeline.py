@@ -206,7 +206,7 @@ def main() -> None:
     md = f"""## Pipeline (`python -m bench.bench_pipeline`)
 
 {machine()}; 1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at
-the end. **Preliminary: measured on a shared, busy machine; the lead re-runs it on a quiet one.**
+the end{"" if max(load_before, os.getloadavg()[0]) < 1.5 else " (the machine was shared: read wall times as upper bounds, CPU times as the steadier figure)"}.
 Offline provider, generated data, HS 2022 (5,613 subheadings), WordLlama embeddings.
 
 **End to end** is what a user waits for: `ledger run CONFIG --sample {SAMPLE}` as a whole process

@@ -42,7 +42,8 @@ class Hit:
     body: dict[str, Any]
     digest: str
     start: float
-    end: float = 0.0
+    end: float = 0.0  # after the response was written (a client may already have read it)
+    replied: float = 0.0  # just before a 429 was written: no client can have read it earlier
     status: int = 0
     retry_after_s: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -320,6 +321,7 @@ class FakeLLM:
                 if behaviour == "429":
                     wait = fake.retry_after_s
                     hit.status, hit.retry_after_s = 429, wait
+                    hit.replied = time.monotonic()
                     err = {"type": "error", "error": {"type": "rate_limit_error",
                                                       "message": "slow down"}}
                     self._send(429, json.dumps(err).encode(), headers={

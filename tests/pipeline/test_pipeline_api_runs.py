@@ -50,8 +50,8 @@ def test_rerank_run_through_429s_loses_and_double_counts_nothing(
         throttled = [h for h in hits if h.status == 429]
         assert len(throttled) >= 10 and server.peak_in_flight <= 7
         for h in throttled:  # each one asked again, no sooner than its retry-after
-            again = [x.start for x in hits if x.digest == h.digest and x.start > h.end]
-            assert again and min(again) - h.end >= 0.05
+            again = [x.start for x in hits if x.digest == h.digest and x.start > h.replied]
+            assert again and min(again) - h.replied >= 0.05
         answered = collections.Counter(h.digest for h in hits if h.status == 200)
         assert len(answered) == 150 and set(answered.values()) == {1}
         assert run.status == "ok" and run.record_count == 150

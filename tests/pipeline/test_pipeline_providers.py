@@ -68,7 +68,7 @@ def test_429_is_retried_after_its_retry_after(server: FakeLLM, name: str) -> Non
     assert done.output_tokens == usage(name)[1]
     first, second = server.completions()
     assert (first.status, second.status) == (429, 200) and first.digest == second.digest
-    assert second.start - first.end >= 0.3
+    assert second.start - first.replied >= 0.3
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -122,8 +122,8 @@ def test_concurrent_calls_with_injected_429s_and_5xx_lose_nothing(name: str) -> 
         assert len(ok) == 40 and set(ok.values()) == {1}
         for h in hits:
             if h.status == 429:
-                later = [x for x in hits if x.digest == h.digest and x.start > h.end]
-                assert later and min(x.start for x in later) - h.end >= 0.1
+                later = [x for x in hits if x.digest == h.digest and x.start > h.replied]
+                assert later and min(x.start for x in later) - h.replied >= 0.1
         assert server.peak_in_flight <= 4 and p.stats.calls == 40
 
 
