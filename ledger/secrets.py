@@ -60,15 +60,26 @@ _SHAPES = re.compile(
 
 
 # Every shape above holds one of these literals: finding none decides that the full expression
-# (slow on long text, such as the joined record ids of a large run) need not run.
-_SHAPE_HINTS = ("sk-", "gh", "github_pat_", "AKIA", "ASIA", "xox", "AIza", "eyJ", "earer", "EARER", "://")
-_SHAPE_HINT = re.compile("|".join(re.escape(hint) for hint in _SHAPE_HINTS))
+# (slow on long text, such as the joined record ids or inputs of a large run) need not run, and a
+# literal found runs only its own shape's expression (a literal prefix: a fast scan).
+_HINTED: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("sk-",), re.compile(r"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}")),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")),
+    (("github_pat_",), re.compile(r"github_pat_[A-Za-z0-9_]{30,}")),
+    (("AKIA", "ASIA"), re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}")),
+    (("xox",), re.compile(r"xox[abprs]-[A-Za-z0-9\-]{10,}")),
+    (("AIza",), re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
+    (("eyJ",), re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
+    (("earer", "EARER"), re.compile(r"(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}")),
+    (("://",), re.compile(r"://[^/\s:@]+:[^/\s@]+(?=@)")),
+)
+_SHAPE_HINTS = tuple(hint for hints, _ in _HINTED for hint in hints)
 _HINT_BYTES = [(hint, sorted(set(hint.encode("ascii")))) for hint in _SHAPE_HINTS]
 
 
-def _may_hold_shape(text: str) -> bool:
+def _hints_in(text: str) -> set[str]:
     if len(text) < 512:
-        return _SHAPE_HINT.search(text) is not None
+        return {hint for hint in _SHAPE_HINTS if hint in text}
     # Long text: which bytes occur at all (one counting pass), then a substring search only for the
     # literals whose every character occurs. The literals are ASCII, and UTF-8 encodes any other
     # character without ASCII bytes, so a literal's bytes all occur wherever the literal does.
@@ -76,7 +87,13 @@ def _may_hold_shape(text: str) -> bool:
 
     data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     present = np.bincount(data, minlength=256) > 0
-    return any(all(present[b] for b in need) and hint in text for hint, need in _HINT_BYTES)
+    return {hint for hint, need in _HINT_BYTES if all(present[b] for b in need) and hint in text}
+
+
+def _may_hold_shape(text: str) -> bool:
+    """Whether ``text`` holds a credential of a known shape (``_SHAPES`` would find one)."""
+    found = _hints_in(text)
+    return bool(found) and any(rx.search(text) is not None for hints, rx in _HINTED if found.intersection(hints))
 
 
 def _shape_sub(match: re.Match[str]) -> str:
@@ -98,14 +115,14 @@ class Redactor:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        if not _may_hold_shape(value) or _SHAPES.search(value) is None:
+        if not _may_hold_shape(value):
             return value
         return _SHAPES.sub(_shape_sub, value)
 
     def found_in(self, joined: str) -> bool:
         """Whether ``joined`` (many strings joined) holds anything :meth:`text` would remove."""
         return any(secret in joined for secret in self.secrets) or (
-            _may_hold_shape(joined) and _SHAPES.search(joined) is not None)
+            _may_hold_shape(joined))
 
     def value(self, value: Any, key: str = "") -> Any:
         """``value`` with secrets removed: by key name (strings and containers, not numbers) and
@@ -125,7 +142,7 @@ class Redactor:
         for escaped, _raw in self._json_forms:
             if escaped and escaped in text:
                 text = text.replace(escaped, REDACTED)
-        if not _may_hold_shape(text) or _SHAPES.search(text) is None:
+        if not _may_hold_shape(text):
             return text
         return _SHAPES.sub(_shape_sub, text)
 

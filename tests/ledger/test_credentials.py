@@ -44,3 +44,22 @@ def test_runs_without_credentials_are_stored_unchanged(tmp_path: Path, monkeypat
         run = led.append(given)
     assert run.notes == "plain" and run.caveats == "" and run.params == {"top_k": 5}
     assert given.notes == "plain"  # the caller's object is never modified
+
+
+def test_each_shape_is_found_in_long_text_and_its_literal_alone_is_not_a_secret() -> None:
+    """A literal a shape starts with ("xox", "gh...", "sk-", "://") is only a hint; the shape is
+    checked with its own expression, in short and in long (joined) text, against the combined
+    expression as the oracle."""
+    from ledger.secrets import _SHAPES, Redactor
+
+    r = Redactor(secrets=[])
+    filler = "light xoxo high sk- gh_ eyJ bearer AKIA :// " * 40
+    tokens = ["sk-ant-" + "a" * 20, "sk-proj-" + "b" * 24, "ghp_" + "c" * 36, "github_pat_" + "d" * 40,
+              "AKIA" + "E" * 16, "xoxb-" + "1" * 12, "AIza" + "f" * 35, "eyJ" + "g" * 10 + "." + "h" * 10 + "." + "i" * 10,
+              "Bearer " + "j" * 20, "https://user:pw@proxy"]
+    assert r.text(filler) == filler and not r.found_in(filler) and _SHAPES.search(filler) is None
+    for token in tokens:
+        for text in (f"x {token} y", filler + token + filler):
+            assert _SHAPES.search(text) is not None, token
+            assert r.found_in(text), token
+            assert token not in r.text(text) and "[REDACTED]" in r.text(text), token
