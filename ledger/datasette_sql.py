@@ -18,6 +18,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 from . import expr
+from .decisions import watches
 
 if TYPE_CHECKING:
     from .store import Ledger
@@ -197,24 +198,13 @@ def triggers_sql(ledger: Ledger) -> str:
     condition holds for ``confirm`` consecutive runs (a run missing a value is skipped), and how
     many later watched runs meet it too."""
     parts: list[str] = []
-    decided_runs = {r.id: r for r in ledger.runs(kind="run")}
-    for d in ledger.runs(kind="decision"):
-        condition = d.body.get("revisit_when")
-        if not condition or not d.refs or d.refs[0] not in decided_runs:
-            continue
-        try:
-            node = expr.parse(condition)
-        except expr.ExpressionError:
-            continue
-        decided = decided_runs[d.refs[0]]
-        confirm = d.body.get("confirm", 1)
-        confirm = confirm if isinstance(confirm, int) and not isinstance(confirm, bool) and confirm >= 1 else 1
-        if d.body.get("scope", "variant") == "experiment":
+    for w in watches(ledger):
+        d, decided, node, confirm, condition = w.decision, w.decided, w.node, w.confirm, w.decision.body["revisit_when"]
+        if w.scope == "experiment":
             scope = f"r.experiment = {_quote(decided.experiment)}"
         else:
-            variant = d.body.get("variant") or decided.variant or ""
-            scope = f"COALESCE(r.variant, (SELECT fingerprint FROM legacy WHERE legacy.id = r.id)) = {_quote(variant)}"
-        status = "" if d.body.get("include_failed") else " AND r.status = 'ok'"
+            scope = f"COALESCE(r.variant, (SELECT fingerprint FROM legacy WHERE legacy.id = r.id)) = {_quote(w.variant or '')}"
+        status = "" if w.include_failed else " AND r.status = 'ok'"
         parts.append(f"""SELECT * FROM (
   WITH w AS (
     SELECT r.id, r.created_at, r.precision, r.recall, r.f1, r.cost_per_record_usd, r.time_per_record_s,

@@ -186,15 +186,14 @@ class _Watch:
     later: int = 0
 
 
-def tripped_triggers(ledger: Ledger) -> list[Trip]:
-    """The decisions whose reversal condition held on runs appended after them (one trip each: the
-    first; ``later_hits`` counts the watched runs after it that meet the condition too)."""
-    rows = ledger.runs(kind="decision")
+def watches(ledger: Ledger, runs: list[Run] | None = None, rows: list[Run] | None = None) -> list[_Watch]:
+    """The decisions with a reversal trigger, parsed: condition, decided run, scope, confirm
+    (``runs``, ``rows``: the ledger's runs and decisions, when the caller has them already)."""
+    rows = ledger.runs(kind="decision") if rows is None else rows
     if not rows:
         return []
-    runs = ledger.runs(kind="run")
-    by_id = {r.id: r for r in runs}
-    watches: list[_Watch] = []
+    by_id = {r.id: r for r in (ledger.runs(kind="run") if runs is None else runs)}
+    found: list[_Watch] = []
     for decision in rows:
         condition = decision.body.get("revisit_when")
         if not condition or not decision.refs or decision.refs[0] not in by_id:
@@ -205,16 +204,29 @@ def tripped_triggers(ledger: Ledger) -> list[Trip]:
             continue  # validated when recorded; a row from elsewhere may not be
         decided = by_id[decision.refs[0]]
         confirm = decision.body.get("confirm", 1)
-        watches.append(_Watch(
+        found.append(_Watch(
             decision, node, expr.variables(node), decided,
             scope=decision.body.get("scope", "variant"),
             confirm=confirm if isinstance(confirm, int) and confirm >= 1 else 1,
             include_failed=bool(decision.body.get("include_failed", False)),
             variant=decision.body.get("variant") or decided.variant,
         ))
+    return found
+
+
+def tripped_triggers(ledger: Ledger) -> list[Trip]:
+    """The decisions whose reversal condition held on runs appended after them (one trip each: the
+    first; ``later_hits`` counts the watched runs after it that meet the condition too)."""
+    rows = ledger.runs(kind="decision")
+    if not rows:
+        return []
+    runs = ledger.runs(kind="run")
+    found = watches(ledger, runs, rows)
+    if not found:
+        return []
     keys = {v.fingerprint: v.key for v in ledger.variants()}
     for run in runs:
-        for w in watches:
+        for w in found:
             if run.id <= w.decision.id or not _watched(w, run):
                 continue
             env = run_variables(run)
@@ -238,7 +250,7 @@ def tripped_triggers(ledger: Ledger) -> list[Trip]:
                     keys.get(w.variant) if w.variant else None,
                 )
     return [
-        Trip(**{**w.trip.__dict__, "later_hits": w.later}) for w in watches if w.trip is not None
+        Trip(**{**w.trip.__dict__, "later_hits": w.later}) for w in found if w.trip is not None
     ]
 
 

@@ -67,18 +67,27 @@ def _column(values: list[Any], redactor: Redactor, where: str, found: list[str],
     return clean
 
 
-def scrub_records(records: Records, redactor: Redactor, found: list[str]) -> Records:
-    """``records`` with credentials removed from ids, labels, predictions, strata, column names,
-    inputs and outputs (the same object when there is none)."""
+def _columns(records: Any, specs: tuple[tuple[str, str, bool], ...], redactor: Redactor,
+             found: list[str]) -> dict[str, Any]:
+    """The text columns (attribute, name in messages, few distinct values) that held credentials,
+    cleaned."""
     changes: dict[str, Any] = {}
-    for attr, name, distinct in (("ids", "id", False), ("labels", "label", True),
-                                 ("predictions", "prediction", True), ("strata", "stratum", True)):
+    for attr, name, distinct in specs:
         column = getattr(records, attr)
         if column is None:
             continue
         clean = _column(column, redactor, f"records.{name}", found, distinct)
         if clean is not column:
             changes[attr] = clean
+    return changes
+
+
+def scrub_records(records: Records, redactor: Redactor, found: list[str]) -> Records:
+    """``records`` with credentials removed from ids, labels, predictions, strata, column names,
+    inputs and outputs (the same object when there is none)."""
+    changes = _columns(records, (("ids", "id", False), ("labels", "label", True),
+                                 ("predictions", "prediction", True), ("strata", "stratum", True)),
+                       redactor, found)
     if redactor.found_in("\x00".join(records.numeric)):
         changes["numeric"] = {redactor.text(k): v for k, v in records.numeric.items()}
         found.append("records column names")
@@ -94,14 +103,8 @@ def scrub_evalset(records: EvalRecords, redactor: Redactor | None = None) -> tup
     """An evaluation set's records with credentials removed, and where they were."""
     redactor = redactor or Redactor()
     found: list[str] = []
-    changes: dict[str, Any] = {}
-    for attr, distinct in (("ids", False), ("labels", True), ("strata", True)):
-        column = getattr(records, attr)
-        if column is None:
-            continue
-        clean = _column(column, redactor, f"records.{attr}", found, distinct)
-        if clean is not column:
-            changes[attr] = clean
+    changes = _columns(records, (("ids", "ids", False), ("labels", "labels", True), ("strata", "strata", True)),
+                       redactor, found)
     for attr in ("inputs", "expected"):
         clean_store, n = scrub(getattr(records, attr), redactor, "", f"records.{attr}", found)
         if n:

@@ -45,35 +45,25 @@ def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
 
 # Credentials recognised by their shape, wherever they appear: provider keys (Anthropic, OpenAI,
 # GitHub, AWS, Slack, Google), JSON web tokens, the token after "Bearer", and the user:password
-# of a URL (``https://user:pass@proxy``). Group 1, where present, is the part kept.
-_SHAPES = re.compile(
-    r"sk-ant-[A-Za-z0-9_\-]{16,}"
-    r"|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}"
-    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
-    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
-    r"|xox[abprs]-[A-Za-z0-9\-]{10,}"
-    r"|AIza[0-9A-Za-z_\-]{35}"
-    r"|eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
-    r"|((?i:bearer)\s+)[A-Za-z0-9._~+/\-]{16,}=*"
-    r"|(://)[^/\s:@]+:[^/\s@]+(?=@)"
+# of a URL (``https://user:pass@proxy``). Each shape comes with the literals it always holds: finding
+# none of them decides that no expression need run (slow on long text, such as the joined record
+# ids or inputs of a large run), and a literal found runs only its own shape's expression (a
+# literal prefix: a fast scan). In the combined expression, group 1 (Bearer) or 2 (the URL's
+# scheme separator) is the part kept.
+_FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("sk-",), r"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}"),
+    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"gh[pousr]_[A-Za-z0-9]{30,}"),  # "gh" alone is in "light"
+    (("github_pat_",), r"github_pat_[A-Za-z0-9_]{30,}"),
+    (("AKIA", "ASIA"), r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
+    (("xox",), r"xox[abprs]-[A-Za-z0-9\-]{10,}"),
+    (("AIza",), r"AIza[0-9A-Za-z_\-]{35}"),
+    (("eyJ",), r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+    (("earer", "EARER"), r"((?i:bearer)\s+)[A-Za-z0-9._~+/\-]{16,}=*"),
+    (("://",), r"(://)[^/\s:@]+:[^/\s@]+(?=@)"),
 )
-
-
-# Every shape above holds one of these literals: finding none decides that the full expression
-# (slow on long text, such as the joined record ids or inputs of a large run) need not run, and a
-# literal found runs only its own shape's expression (a literal prefix: a fast scan).
-_HINTED: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
-    (("sk-",), re.compile(r"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}")),
-    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")),
-    (("github_pat_",), re.compile(r"github_pat_[A-Za-z0-9_]{30,}")),
-    (("AKIA", "ASIA"), re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}")),
-    (("xox",), re.compile(r"xox[abprs]-[A-Za-z0-9\-]{10,}")),
-    (("AIza",), re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
-    (("eyJ",), re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}")),
-    (("earer", "EARER"), re.compile(r"(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}")),
-    (("://",), re.compile(r"://[^/\s:@]+:[^/\s@]+(?=@)")),
-)
-_SHAPE_HINTS = tuple(hint for hints, _ in _HINTED for hint in hints)
+_SHAPES = re.compile("|".join(pattern for _, pattern in _FAMILIES))
+_HINTED = tuple((hints, re.compile(pattern)) for hints, pattern in _FAMILIES)
+_SHAPE_HINTS = tuple(hint for hints, _ in _FAMILIES for hint in hints)
 _HINT_BYTES = [(hint, sorted(set(hint.encode("ascii")))) for hint in _SHAPE_HINTS]
 
 

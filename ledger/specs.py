@@ -121,7 +121,7 @@ def resolve(ledger: Ledger, spec: str, *, evalset: str | None = None) -> Selecti
         raise UsageError(f"an empty run spec; give {_HELP}")
     if "@" in text:
         text, _, evalset = text.partition("@")
-    if _IDS.match(text) or (text[0].isdigit() and find_variant(ledger, text) is None):
+    if is_id_spec(text) or (text[0].isdigit() and find_variant(ledger, text) is None):
         if evalset is not None:
             raise UsageError(f"{spec!r}: @SET applies to a variant (v3@SET); runs are named by id")
         return Selection(spec, _ids(ledger, text))
