@@ -3,15 +3,23 @@
 A 2,000-record rerank run through the anthropic SDK, with 300 ms latency per call, a limit of 20
 calls in flight (a call over it gets a 429) and 2% of calls answered 429 with `retry-after: 1`.
 Ideal time = records x latency / allowed concurrency. Then the same run with `--batch`.
+
+The fake server runs in a process of its own, as a real API does: in the run's process its request
+handling would compete with the client's threads for one interpreter lock.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import multiprocessing
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 RECORDS = 2000
 LATENCY_S = 0.3
@@ -20,13 +28,45 @@ RATE_429 = 0.02
 RETRY_AFTER_S = 1.0
 
 
+def _serve(conn: Connection, options: dict[str, Any]) -> None:
+    from tests.pipeline.fake_llm_server import FakeLLM
+
+    with FakeLLM(**options) as server:
+        conn.send(server.url)
+        while conn.recv() == "log":
+            conn.send(server.completions())
+
+
+class _Server:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self.url: str = conn.recv()
+
+    def completions(self) -> list[Any]:
+        self._conn.send("log")
+        hits: list[Any] = self._conn.recv()
+        return hits
+
+
+@contextlib.contextmanager
+def _fake_server(**options: Any) -> Iterator[_Server]:
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(there, options), daemon=True)
+    proc.start()
+    try:
+        yield _Server(here)
+    finally:
+        here.send("stop")
+        proc.join(10)
+
+
 def api_runs() -> str:
     from ledger import Ledger
     from pipeline.runner import run_experiment
-    from tests.pipeline.fake_llm_server import FakeLLM
 
     os.environ.setdefault("ANTHROPIC_API_KEY", "sk-bench-not-a-real-key")
-    with tempfile.TemporaryDirectory() as tmp, FakeLLM(
+    with tempfile.TemporaryDirectory() as tmp, _fake_server(
         latency_s=LATENCY_S, max_in_flight=LIMIT, rate_429=RATE_429,
         retry_after_s=RETRY_AFTER_S, seed=1,
     ) as server, Ledger(Path(tmp) / "api.db", create=True) as led:
@@ -56,7 +96,7 @@ def api_runs() -> str:
         sync_usd, batch_usd = run.cost_total_usd or 0.0, batched.cost_total_usd or 0.0
     return f"""**An API run at full throughput** (`bench/_pipeline_api.py`): {RECORDS:,}-record
 rerank run (hybrid retrieval, then one call per record) through the real anthropic SDK against the
-loopback fake server: {LATENCY_S * 1000:.0f} ms per call, at most {LIMIT} calls in flight (more get
+loopback fake server (in its own process): {LATENCY_S * 1000:.0f} ms per call, at most {LIMIT} calls in flight (more get
 a 429), {RATE_429:.0%} of calls answered 429 with `retry-after: {RETRY_AFTER_S:g}`;
 `provider.concurrency = {LIMIT}`. Ideal = records x latency / concurrency = {ideal:.1f} s.
 

@@ -264,6 +264,9 @@ class FakeLLM:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: with Nagle's algorithm on, the second waits
+            # for the client's delayed ACK (40 ms on Linux), a stall no real API adds to a call
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
