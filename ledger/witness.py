@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -254,18 +255,34 @@ class Guard:
         os.pwrite(fd, _encode(witness), 0)
 
     def checkpoint_if_due(self, conn: sqlite3.Connection) -> None:
-        """Checkpoint while holding the lock, when the WAL has grown past SQLite's usual mark."""
-        try:
-            size = os.stat(f"{self.path}-wal").st_size
-        except OSError:
-            return
-        if size >= CHECKPOINT_WAL_BYTES:
+        """Checkpoint while holding the lock, when the log written since the last checkpoint has
+        grown past SQLite's usual mark (what its auto-checkpoint would do)."""
+        size = wal_bytes(self.path)
+        if size is not None and size >= CHECKPOINT_WAL_BYTES:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def wal_bytes(path: Path) -> int | None:
+    """Bytes of log in ``path``'s WAL not yet reset by a checkpoint: the ``mxFrame`` (valid frames)
+    and page size of the wal-index header, the first 48 bytes of the ``-shm`` file (documented
+    at sqlite.org/walformat.html, native byte order). The ``-wal`` file's size will not do: a
+    checkpoint leaves the file at its size and the log restarts inside it. None when unreadable
+    (the caller then does not checkpoint; the next append tries again)."""
+    try:
+        with open(f"{path}-shm", "rb", buffering=0) as fh:
+            head = fh.read(48)
+    except OSError:
+        return None
+    if len(head) < 48:
+        return None
+    page = int.from_bytes(head[14:16], sys.byteorder)
+    frames = int.from_bytes(head[16:20], sys.byteorder)
+    return frames * ((65536 if page == 1 else page) + 24)
 
 
 def _locked(path: Path, timeout_s: float) -> LedgerLocked:

@@ -152,6 +152,31 @@ def test_verify_reports_the_wal_reset_mitigation_and_no_connection_checkpoints_b
         assert led.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
 
 
+def test_the_wal_is_checkpointed_per_4_mb_of_log_not_after_every_append(tmp_path: Path) -> None:
+    """Appends checkpoint once the log since the last checkpoint passes 4 MB (what SQLite's own
+    auto-checkpoint does), not after every append once the -wal file has reached that size (a
+    checkpoint leaves the file at its size). The log size the ledger reads from the wal-index
+    is the one SQLite's checkpoint reports."""
+    from ledger.witness import CHECKPOINT_WAL_BYTES
+
+    db = tmp_path / "l.db"
+    with Ledger(db, create=True) as led:
+        checkpoints: list[str] = []
+        led.conn.set_trace_callback(lambda sql: checkpoints.append(sql) if "wal_checkpoint" in sql else None)
+        for i in range(40):
+            led.append(make_run(n=4000, seed=i))
+        written = sum(len(data) for (data,) in led.conn.execute("SELECT data FROM records"))
+        assert written > 2 * CHECKPOINT_WAL_BYTES
+        assert 1 <= len(checkpoints) <= written // CHECKPOINT_WAL_BYTES + 1
+        led.conn.set_trace_callback(None)
+        from ledger.witness import wal_bytes
+
+        page = led.conn.execute("PRAGMA page_size").fetchone()[0]
+        before = wal_bytes(db)
+        _busy, log_frames, _done = led.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert before == log_frames * (page + 24) and 0 < before < CHECKPOINT_WAL_BYTES
+
+
 def test_appends_wait_for_a_process_holding_the_write_lock(tmp_path: Path) -> None:
     """The advisory lock serialises writers (and checkpoints) across processes."""
     import fcntl
