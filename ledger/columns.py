@@ -50,7 +50,12 @@ def unpack_text(data: bytes) -> list[Any]:
 
 def encode_codes(values: Sequence[str | None]) -> tuple[list[str], array]:
     """(dictionary, int32 codes) of ``values``; None becomes -1."""
-    names = [v for v in dict.fromkeys(values) if v is not None]
+    distinct = set(values)
+    distinct.discard(None)
+    if len(distinct) <= 64:  # the usual column (labels, strata): order by first appearance
+        names = sorted(distinct, key=values.index)  # type: ignore[arg-type]
+    else:
+        names = [v for v in dict.fromkeys(values) if v is not None]
     lookup: dict[str | None, int] = {v: i for i, v in enumerate(names)}
     if len(values) < 2 or len(names) >= _NO_VALUE:
         lookup[None] = -1

@@ -19,6 +19,7 @@ latency) negative: a missing value is simply left out.
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -185,7 +186,7 @@ class Records:
         strat = None if strata is None else _text_column(strata, where, "stratum", optional=True)
         cols: dict[str, array] = {}
         for name, values in (numeric or {}).items():
-            col = values if isinstance(values, array) and values.typecode == "d" else array("d", values)
+            col = values if isinstance(values, array) and values.typecode == "d" else _float_array(values)
             if len(col) != n:
                 raise InvalidRun(f"{where}: column '{name}' has {len(col)} values for {n} records")
             cols[name] = col
@@ -338,12 +339,11 @@ def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = 
     """The column as a list of str (None allowed when ``optional``); ints become their decimal
     text. The common all-strings case is checked at C speed."""
     col = values if isinstance(values, list) else list(values)
-    if not optional:
-        try:
-            "".join(col)  # every value a string (the common case), proven at C speed
-            return col
-        except TypeError:
-            pass
+    try:
+        "".join(col)  # every value a string (the common case), proven at C speed
+        return col
+    except TypeError:
+        pass
     kinds = set(map(type, col))
     if kinds <= ({str, type(None)} if optional else {str}):
         return col
@@ -351,6 +351,21 @@ def _text_column(values: Sequence[Any], where: str, name: str, optional: bool = 
         x if isinstance(x, str) or (optional and x is None) else _label(x, f"{where}[{i}]", name)
         for i, x in enumerate(col)
     ]
+
+
+def _float_array(values: Sequence[float]) -> array:
+    """``array("d", values)``, built through ``struct`` (about 3x faster on a list of floats)."""
+    n = len(values)
+    if 0 < n <= 1_000_000:
+        try:
+            packed = struct.pack(f"={n}d", *values)
+        except (struct.error, TypeError):
+            pass  # not all numbers: array() raises its usual error below
+        else:
+            out = array("d")
+            out.frombytes(packed)
+            return out
+    return array("d", values)
 
 
 def _check_numeric(col: array, name: str, where: str) -> None:

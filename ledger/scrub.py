@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .secrets import REDACTED, Redactor, scrub
+from .secrets import REDACTED, Redactor, needs_scrub, scrub
 
 if TYPE_CHECKING:
     from .evalsets import EvalRecords
@@ -34,13 +34,14 @@ def scrub_run(run: RunInput, redactor: Redactor | None = None) -> RunInput:
     redactor = redactor or Redactor()
     found: list[str] = []
     changes: dict[str, Any] = {}
-    for name in (*_TEXT_FIELDS, *_JSON_FIELDS):
-        value = getattr(run, name)
-        if value is None:
-            continue
-        clean, n = scrub(value, redactor, "", name, found)
-        if n:
-            changes[name] = clean
+    fields = [(name, getattr(run, name)) for name in (*_TEXT_FIELDS, *_JSON_FIELDS)]
+    if needs_scrub([value for _, value in fields], redactor):
+        for name, value in fields:
+            if value is None:
+                continue
+            clean, n = scrub(value, redactor, "", name, found)
+            if n:
+                changes[name] = clean
     if run.records is not None:
         records = scrub_records(run.records, redactor, found)
         if records is not run.records:

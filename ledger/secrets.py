@@ -38,9 +38,21 @@ def is_secret_key(name: str) -> bool:
 
 def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """Values of the credential-like environment variables, longest first."""
+    if environ is None:
+        # Every append asks; the answer changes only when the environment does. The process's
+        # environment as stored (undecoded) is the cache key: a tuple of its items is far cheaper
+        # than decoding every variable.
+        raw = getattr(os.environ, "_data", None)
+        if isinstance(raw, dict):
+            return list(_env_secrets_of(tuple(raw.items())))
     env = os.environ if environ is None else environ
     values = {v for k, v in env.items() if _SECRET_ENV.search(k.upper()) and len(v.strip()) >= _MIN_SECRET_LEN}
     return sorted(values, key=len, reverse=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _env_secrets_of(items: tuple[tuple[Any, Any], ...]) -> tuple[str, ...]:
+    return tuple(env_secrets({os.fsdecode(k): os.fsdecode(v) for k, v in items}))
 
 
 # Credentials recognised by their shape, wherever they appear: provider keys (Anthropic, OpenAI,
@@ -145,6 +157,7 @@ _CREDENTIAL_KEY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_credential_key(name: str) -> bool:
     """True when a field named ``name`` unmistakably holds a credential (the append-time rule)."""
     return bool(_CREDENTIAL_KEY.search(name.rsplit(".", 1)[-1].strip().lower()))
@@ -185,6 +198,29 @@ def scrub(value: Any, redactor: Redactor, key: str = "", where: str = "",
         items = [scrub(v, redactor, "", where, found) for v in value]
         return [v for v, _ in items], sum(n for _, n in items)
     return value, 0
+
+
+def needs_scrub(values: list[Any], redactor: Redactor) -> bool:
+    """Whether :func:`scrub` could remove anything from any of ``values``: one walk gathers every
+    string (object keys included) and checks every key by name, then one search of the strings
+    joined decides (the common case on every append: nothing to remove)."""
+    strings: list[str] = []
+    stack = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                if not isinstance(k, str):
+                    return True  # unusual: let scrub decide
+                if v not in (None, "", {}, []) and not isinstance(v, (bool, int, float)) and is_credential_key(k):
+                    return True
+                strings.append(k)
+                stack.append(v)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return redactor.found_in("\x00".join(strings))
 
 
 def _flat_strings(value: list[Any]) -> list[str] | None:
