@@ -50,10 +50,10 @@ def unpack_text(data: bytes) -> list[Any]:
 
 def encode_codes(values: Sequence[str | None]) -> tuple[list[str], array]:
     """(dictionary, int32 codes) of ``values``; None becomes -1."""
-    distinct = set(values)
-    distinct.discard(None)
+    distinct: set[str] = {v for v in set(values) if v is not None}
+    names: list[str]
     if len(distinct) <= 64:  # the usual column (labels, strata): order by first appearance
-        names = sorted(distinct, key=values.index)  # type: ignore[arg-type]
+        names = sorted(distinct, key=values.index)
     else:
         names = [v for v in dict.fromkeys(values) if v is not None]
     lookup: dict[str | None, int] = {v: i for i, v in enumerate(names)}
