@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -144,32 +144,48 @@ def remember(counts: Mapping[str, int]) -> None:
 
 def count(text: str) -> int:
     # The whole text (a system prompt recurs on every call), else paragraphs first (a chapter's
-    # whole listing recurs from record to record), then lines.
-    n = _MEMO.get(text)
+    # whole listing recurs from record to record), then lines. (The loops are written out: this
+    # runs for every prompt and answer of a run, mostly on pieces already counted.)
+    memo = _MEMO
+    n = memo.get(text)
     if n is not None:
         return n
-    n = sum(_memo(p, _lines) for p in _split(text, _PARAGRAPH, "\n\n"))
+    n = 0
+    paragraphs = _PARAGRAPH.split(text)
+    last = len(paragraphs) - 1
+    for i, paragraph in enumerate(paragraphs):
+        if i < last:
+            paragraph += "\n\n"
+        m = memo.get(paragraph)
+        if m is None:
+            m = 0
+            lines = _LINE.split(paragraph)
+            end = len(lines) - 1
+            for j, line in enumerate(lines):
+                if j < end:
+                    line += "\n"
+                c = memo.get(line)
+                if c is None:
+                    c = count_whole(line)
+                    _keep(line, c)
+                m += c
+            _keep(paragraph, m)
+        n += m
     if len(text) <= _WHOLE_LIMIT:
-        _memo(text, lambda _: n)
+        _keep(text, n)
     return n
 
 
-def _lines(text: str) -> int:
-    return sum(_memo(line, count_whole) for line in _split(text, _LINE, "\n"))
+def _keep(piece: str, n: int) -> None:
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[piece] = n
 
 
 def _split(text: str, boundary: re.Pattern[str], sep: str) -> list[str]:
+    """The pieces :func:`count` counts a text in (paragraphs, or a paragraph's lines)."""
     pieces = boundary.split(text)
     return [p + sep for p in pieces[:-1]] + pieces[-1:]
-
-
-def _memo(piece: str, counter: Callable[[str], int]) -> int:
-    n = _MEMO.get(piece)
-    if n is None:
-        if len(_MEMO) >= _MEMO_LIMIT:
-            _MEMO.clear()
-        n = _MEMO[piece] = counter(piece)
-    return n
 
 
 def count_whole(text: str) -> int:
