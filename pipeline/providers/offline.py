@@ -60,9 +60,13 @@ class Knowledge:
         self.df: dict[str, int] = tables["df"]
         self.prefix: dict[str, str] = tables["prefix"]
         self.deletes: dict[str, str] = tables["deletes"]
+        self._idf: dict[str, float] = {}
 
     def idf(self, word: str) -> float:
-        return math.log(1 + self.n / (1 + self.df.get(word, 0)))
+        found = self._idf.get(word)
+        if found is None:
+            found = self._idf[word] = math.log(1 + self.n / (1 + self.df.get(word, 0)))
+        return found
 
     @functools.lru_cache(maxsize=200_000)  # noqa: B019 - one Knowledge per taxonomy, kept alive
     def normalize(self, token: str) -> str | None:
@@ -205,15 +209,15 @@ def _short_list_scores(candidates: list[dict[str, str]], weights: dict[str, floa
     """Scores over a short retrieved list, candidate by candidate (same formula as the index)."""
     import numpy as np
 
-    asked = frozenset(weights)
+    asked = list(weights.items())
     out = np.empty(len(candidates))
     for j, cand in enumerate(candidates):
         own = _word_set(cand.get("description", ""))
-        both = asked & own
-        near = asked & _word_set(cand.get("heading", "")) if context else frozenset()
         # Summed in the query's word order (a set's order changes from process to process).
-        s = sum(w for q, w in weights.items() if q in both)
-        s += 0.5 * sum(w for q, w in weights.items() if q in near and q not in both)
+        s = sum([w for q, w in asked if q in own])
+        if context:  # the heading's words that the description lacks, at half weight
+            near = _word_set(cand.get("heading", ""))
+            s += 0.5 * sum([w for q, w in asked if q in near and q not in own])
         out[j] = s / total - 0.03 * math.log(1 + len(own))
     return out
 
@@ -245,8 +249,9 @@ class _CandidateView:
 
 def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:
     """A deterministic one-line reason: the description's words the chosen subheading shares."""
-    shared = [w for w in query if w in _word_set(chosen.get("description", ""))
-              or w in _word_set(chosen.get("heading", ""))]
+    own = _word_set(chosen.get("description", ""))
+    near = _word_set(chosen.get("heading", ""))
+    shared = [w for w in query if w in own or w in near]
     verdict = "keeps the declared code" if is_declared else "differs from the declared code"
     if shared:
         return f"{', '.join(shared[:4])} match {chosen.get('code')}; {verdict}"
