@@ -258,11 +258,35 @@ def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> s
     return f"no description word matches; weak evidence for {chosen.get('code')}; {verdict}"
 
 
+NORMALS_SEED, NORMALS_SIZE = 20_240_601, 1 << 20
+
+
 @functools.lru_cache(maxsize=1)
 def _normal_table() -> Any:
+    """The fixed table of standard normal draws (numpy's generator seeded with NORMALS_SEED).
+    Drawing it and importing numpy's random module take about 40 ms, reading it back 15: it is
+    kept in the user cache per numpy version (checked on every load, rebuilt when missing or
+    damaged)."""
     import numpy as np
 
-    return np.random.default_rng(20_240_601).standard_normal(1 << 20)
+    from ..cache import cached
+
+    def build() -> Any:
+        return np.random.default_rng(NORMALS_SEED).standard_normal(NORMALS_SIZE)
+
+    def save(table: Any, path: Path) -> None:
+        with path.open("wb") as fh:
+            np.save(fh, table)
+
+    def load(path: Path) -> Any:
+        table = np.load(path, allow_pickle=False)
+        if table.shape != (NORMALS_SIZE,) or table.dtype != np.float64:
+            raise ValueError(f"{path}: shape {table.shape} {table.dtype}, expected ({NORMALS_SIZE},)")
+        return table
+
+    fields = {"generator": "default_rng.standard_normal", "seed": NORMALS_SEED,
+              "size": NORMALS_SIZE, "numpy": np.__version__}
+    return cached("normals", fields, ".npy", build, save, load).value
 
 
 def _normals(offset: int, n: int) -> Any:
