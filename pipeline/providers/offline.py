@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -149,12 +150,12 @@ class OfflineProvider(BaseProvider):
         info = sum(min(k.idf(w), 6.0) for w in k.understand(str(request.data.get("text", ""))))
         noise = float(request.data.get("noise", 0.05))
         score = 1.0 - math.exp(-info / 7.0) + self._rng(request, "f").gauss(0.0, noise)
-        return json.dumps({"usefulness": round(min(1.0, max(0.0, score)), 3)})
+        return _json({"usefulness": round(min(1.0, max(0.0, score)), 3)})
 
     def _enrich(self, request: Request) -> str:
         text = str(request.data.get("text", ""))
         expanded = " ".join(self.knowledge.understand(text))
-        return json.dumps({"description": expanded or text})
+        return _json({"description": expanded or text})
 
     def _rerank(self, request: Request) -> str:
         import numpy as np
@@ -164,7 +165,7 @@ class OfflineProvider(BaseProvider):
         query = k.understand(str(data.get("text", "")))
         candidates: list[dict[str, str]] = list(data.get("candidates", []))
         if not candidates:
-            return json.dumps({"code": None, "confidence": 0.0,
+            return _json({"code": None, "confidence": 0.0,
                                "rationale": "no candidate subheadings were given"})
         declared = str(data.get("declared", ""))
         context = bool(data.get("context", False))
@@ -185,7 +186,7 @@ class OfflineProvider(BaseProvider):
         best = int(np.argmax(logits))
         confidence = 1.0 / float(np.exp(logits - logits[best]).sum())
         code = candidates[best].get("code")
-        return json.dumps({"code": code, "confidence": round(confidence, 3),
+        return _json({"code": code, "confidence": round(confidence, 3),
                            "rationale": _rationale(query, candidates[best], code == declared)})
 
     def _long_list_scores(self, candidates: list[dict[str, str]], weights: dict[str, float],
@@ -245,6 +246,24 @@ class _CandidateView:
         self.own = own
         self.heading = near
         self.penalty = np.array(penalty)
+
+
+def _json(fields: dict[str, Any]) -> str:
+    """``json.dumps(fields)`` for a flat object of strings, finite floats and None (an answer),
+    written directly: json.dumps builds an encoder on every call, a third of a short answer's
+    cost."""
+    parts = []
+    for key, value in fields.items():
+        if value is None:
+            text = "null"
+        elif type(value) is str:
+            text = encode_basestring_ascii(value)
+        elif type(value) is float and math.isfinite(value):
+            text = float.__repr__(value)
+        else:
+            return json.dumps(fields)
+        parts.append(f"{encode_basestring_ascii(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:
