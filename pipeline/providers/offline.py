@@ -62,6 +62,7 @@ class Knowledge:
         self.prefix: dict[str, str] = tables["prefix"]
         self.deletes: dict[str, str] = tables["deletes"]
         self._idf: dict[str, float] = {}
+        self._understood: dict[str, tuple[str, ...]] = {}
 
     def idf(self, word: str) -> float:
         found = self._idf.get(word)
@@ -85,12 +86,19 @@ class Knowledge:
         return self.prefix.get(token)  # an abbreviation
 
     def understand(self, text: str) -> list[str]:
-        out: list[str] = []
-        for tok in _TOKEN.findall(text.lower()):
-            word = self.normalize(tok)
-            if word is not None and word not in out:
-                out.append(word)
-        return out
+        """The vocabulary words a text stands for, in order, each once (kept per text: the
+        filter, enrichment and reranking prompts read the same texts)."""
+        found = self._understood.get(text)
+        if found is None:
+            out: list[str] = []
+            for tok in _TOKEN.findall(text.lower()):
+                word = self.normalize(tok)
+                if word is not None and word not in out:
+                    out.append(word)
+            if len(self._understood) >= 100_000:
+                self._understood.clear()
+            found = self._understood[text] = tuple(out)
+        return list(found)
 
 
 class OfflineProvider(BaseProvider):
