@@ -180,7 +180,9 @@ def _preload(cfg: Config) -> None:
 def _preload_counts(cfg: Config, tax: Taxonomy) -> None:
     """On a thread, the token counts of the taxonomy's candidate lines (from the user cache, else
     counted) for the offline provider's rerank prompts: each line's count is then looked up
-    instead of counted (the counts are the same either way; a failure here is ignored)."""
+    instead of counted (the counts are the same either way; a failure here is ignored). Not a
+    daemon (not even when started from `ledger run`'s daemon worker): a process that ends first
+    waits for the table to be written (once per cache) instead of dropping it half-built."""
     if not (cfg.rerank.enabled and cfg.provider.name == "offline"):
         return
 
@@ -193,7 +195,7 @@ def _preload_counts(cfg: Config, tax: Taxonomy) -> None:
         except Exception:
             pass
 
-    threading.Thread(target=work, name="ledger-preload-counts", daemon=True).start()
+    threading.Thread(target=work, name="ledger-preload-counts", daemon=False).start()
 
 
 @dataclass(frozen=True)
