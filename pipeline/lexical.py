@@ -88,6 +88,41 @@ class BM25:
                 out[self.indices[lo:hi]] += self.weights[lo:hi]
         return out
 
+    def sparse_scores(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The non-zero entries of :meth:`score_matrix`, without the dense matrix: their flat
+        positions ``row * n_docs + doc`` (ascending) and their scores, each summed term by term
+        in the same order as there (so equal to the dense entry bit for bit)."""
+        import numpy as np
+
+        starts: list[int] = []
+        stops: list[int] = []
+        owners: list[int] = []
+        for r, query in enumerate(queries):
+            for term in set(_TOKEN.findall(query.lower())):
+                j = self._term.get(term)
+                if j is not None:
+                    starts.append(int(self.indptr[j]))
+                    stops.append(int(self.indptr[j + 1]))
+                    owners.append(r)
+        if not starts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        lo = np.asarray(starts, dtype=np.int64)
+        sizes = np.asarray(stops, dtype=np.int64) - lo
+        # every posting's position in the postings arrays, list after list (term order kept)
+        offsets = np.repeat(lo - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes)
+        picked = np.arange(int(sizes.sum()), dtype=np.int64) + offsets
+        flat = np.repeat(np.asarray(owners, dtype=np.int64) * self.n, sizes) + self.indices[picked]
+        order = np.argsort(flat, kind="stable")  # by position; a position's terms in order
+        flat = flat[order]
+        weights = self.weights[picked][order]
+        first = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
+        counts = np.diff(np.append(first, len(flat)))
+        sums = weights[first]  # 0.0 + w == w: the dense sum's first step
+        for k in range(1, int(counts.max())):
+            more = np.flatnonzero(counts > k)
+            sums[more] += weights[first[more] + k]
+        return flat[first], sums
+
     def score_matrix(self, queries: Sequence[str]) -> np.ndarray:
         """:meth:`scores` of each query, one row each."""
         import numpy as np

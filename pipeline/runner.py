@@ -128,6 +128,7 @@ def run_experiment(
     _preload(cfg)
     try:
         tax, data = load_inputs(cfg, dataset)
+        _preload_counts(cfg, tax)
         chosen = _evaluation_set(ledger, data, evalset, n, base_seed)
     except LedgerError as exc:
         runs.append(_append_failed(ledger, cfg, Path(config_path), hypothesis, parent, exc, n, base_seed))
@@ -174,6 +175,27 @@ def _preload(cfg: Config) -> None:
             pass
 
     threading.Thread(target=work, name="ledger-preload", daemon=True).start()
+
+
+def _preload_counts(cfg: Config, tax: Taxonomy) -> None:
+    """On a thread, the token counts of the taxonomy's candidate lines (from the user cache, else
+    counted) for the offline provider's rerank prompts: each line's count is then looked up
+    instead of counted (the counts are the same either way; a failure here is ignored). Not a
+    daemon (not even when started from `ledger run`'s daemon worker): a process that ends first
+    waits for the table to be written (once per cache) instead of dropping it half-built."""
+    if not (cfg.rerank.enabled and cfg.provider.name == "offline"):
+        return
+
+    def work() -> None:
+        try:
+            from . import tokens
+            from .stages.rerank import listing_context, listing_counts
+
+            tokens.remember(listing_counts(tax, listing_context(cfg.rerank)))
+        except Exception:
+            pass
+
+    threading.Thread(target=work, name="ledger-preload-counts", daemon=False).start()
 
 
 @dataclass(frozen=True)

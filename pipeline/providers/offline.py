@@ -19,6 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,14 @@ class Knowledge:
         self.df: dict[str, int] = tables["df"]
         self.prefix: dict[str, str] = tables["prefix"]
         self.deletes: dict[str, str] = tables["deletes"]
+        self._idf: dict[str, float] = {}
+        self._understood: dict[str, tuple[str, ...]] = {}
 
     def idf(self, word: str) -> float:
-        return math.log(1 + self.n / (1 + self.df.get(word, 0)))
+        found = self._idf.get(word)
+        if found is None:
+            found = self._idf[word] = math.log(1 + self.n / (1 + self.df.get(word, 0)))
+        return found
 
     @functools.lru_cache(maxsize=200_000)  # noqa: B019 - one Knowledge per taxonomy, kept alive
     def normalize(self, token: str) -> str | None:
@@ -80,12 +86,19 @@ class Knowledge:
         return self.prefix.get(token)  # an abbreviation
 
     def understand(self, text: str) -> list[str]:
-        out: list[str] = []
-        for tok in _TOKEN.findall(text.lower()):
-            word = self.normalize(tok)
-            if word is not None and word not in out:
-                out.append(word)
-        return out
+        """The vocabulary words a text stands for, in order, each once (kept per text: the
+        filter, enrichment and reranking prompts read the same texts)."""
+        found = self._understood.get(text)
+        if found is None:
+            out: list[str] = []
+            for tok in _TOKEN.findall(text.lower()):
+                word = self.normalize(tok)
+                if word is not None and word not in out:
+                    out.append(word)
+            if len(self._understood) >= 100_000:
+                self._understood.clear()
+            found = self._understood[text] = tuple(out)
+        return list(found)
 
 
 class OfflineProvider(BaseProvider):
@@ -145,12 +158,12 @@ class OfflineProvider(BaseProvider):
         info = sum(min(k.idf(w), 6.0) for w in k.understand(str(request.data.get("text", ""))))
         noise = float(request.data.get("noise", 0.05))
         score = 1.0 - math.exp(-info / 7.0) + self._rng(request, "f").gauss(0.0, noise)
-        return json.dumps({"usefulness": round(min(1.0, max(0.0, score)), 3)})
+        return _json({"usefulness": round(min(1.0, max(0.0, score)), 3)})
 
     def _enrich(self, request: Request) -> str:
         text = str(request.data.get("text", ""))
         expanded = " ".join(self.knowledge.understand(text))
-        return json.dumps({"description": expanded or text})
+        return _json({"description": expanded or text})
 
     def _rerank(self, request: Request) -> str:
         import numpy as np
@@ -160,7 +173,7 @@ class OfflineProvider(BaseProvider):
         query = k.understand(str(data.get("text", "")))
         candidates: list[dict[str, str]] = list(data.get("candidates", []))
         if not candidates:
-            return json.dumps({"code": None, "confidence": 0.0,
+            return _json({"code": None, "confidence": 0.0,
                                "rationale": "no candidate subheadings were given"})
         declared = str(data.get("declared", ""))
         context = bool(data.get("context", False))
@@ -181,7 +194,7 @@ class OfflineProvider(BaseProvider):
         best = int(np.argmax(logits))
         confidence = 1.0 / float(np.exp(logits - logits[best]).sum())
         code = candidates[best].get("code")
-        return json.dumps({"code": code, "confidence": round(confidence, 3),
+        return _json({"code": code, "confidence": round(confidence, 3),
                            "rationale": _rationale(query, candidates[best], code == declared)})
 
     def _long_list_scores(self, candidates: list[dict[str, str]], weights: dict[str, float],
@@ -205,15 +218,15 @@ def _short_list_scores(candidates: list[dict[str, str]], weights: dict[str, floa
     """Scores over a short retrieved list, candidate by candidate (same formula as the index)."""
     import numpy as np
 
-    asked = frozenset(weights)
+    asked = list(weights.items())
     out = np.empty(len(candidates))
     for j, cand in enumerate(candidates):
         own = _word_set(cand.get("description", ""))
-        both = asked & own
-        near = asked & _word_set(cand.get("heading", "")) if context else frozenset()
         # Summed in the query's word order (a set's order changes from process to process).
-        s = sum(w for q, w in weights.items() if q in both)
-        s += 0.5 * sum(w for q, w in weights.items() if q in near and q not in both)
+        s = sum([w for q, w in asked if q in own])
+        if context:  # the heading's words that the description lacks, at half weight
+            near = _word_set(cand.get("heading", ""))
+            s += 0.5 * sum([w for q, w in asked if q in near and q not in own])
         out[j] = s / total - 0.03 * math.log(1 + len(own))
     return out
 
@@ -243,21 +256,64 @@ class _CandidateView:
         self.penalty = np.array(penalty)
 
 
+def _json(fields: dict[str, Any]) -> str:
+    """``json.dumps(fields)`` for a flat object of strings, finite floats and None (an answer),
+    written directly: json.dumps builds an encoder on every call, a third of a short answer's
+    cost."""
+    parts = []
+    for key, value in fields.items():
+        if value is None:
+            text = "null"
+        elif type(value) is str:
+            text = encode_basestring_ascii(value)
+        elif type(value) is float and math.isfinite(value):
+            text = float.__repr__(value)
+        else:
+            return json.dumps(fields)
+        parts.append(f"{encode_basestring_ascii(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def _rationale(query: list[str], chosen: dict[str, str], is_declared: bool) -> str:
     """A deterministic one-line reason: the description's words the chosen subheading shares."""
-    shared = [w for w in query if w in _word_set(chosen.get("description", ""))
-              or w in _word_set(chosen.get("heading", ""))]
+    own = _word_set(chosen.get("description", ""))
+    near = _word_set(chosen.get("heading", ""))
+    shared = [w for w in query if w in own or w in near]
     verdict = "keeps the declared code" if is_declared else "differs from the declared code"
     if shared:
         return f"{', '.join(shared[:4])} match {chosen.get('code')}; {verdict}"
     return f"no description word matches; weak evidence for {chosen.get('code')}; {verdict}"
 
 
+NORMALS_SEED, NORMALS_SIZE = 20_240_601, 1 << 20
+
+
 @functools.lru_cache(maxsize=1)
 def _normal_table() -> Any:
+    """The fixed table of standard normal draws (numpy's generator seeded with NORMALS_SEED).
+    Drawing it and importing numpy's random module take about 40 ms, reading it back 15: it is
+    kept in the user cache per numpy version (checked on every load, rebuilt when missing or
+    damaged)."""
     import numpy as np
 
-    return np.random.default_rng(20_240_601).standard_normal(1 << 20)
+    from ..cache import cached
+
+    def build() -> Any:
+        return np.random.default_rng(NORMALS_SEED).standard_normal(NORMALS_SIZE)
+
+    def save(table: Any, path: Path) -> None:
+        with path.open("wb") as fh:
+            np.save(fh, table)
+
+    def load(path: Path) -> Any:
+        table = np.load(path, allow_pickle=False)
+        if table.shape != (NORMALS_SIZE,) or table.dtype != np.float64:
+            raise ValueError(f"{path}: shape {table.shape} {table.dtype}, expected ({NORMALS_SIZE},)")
+        return table
+
+    fields = {"generator": "default_rng.standard_normal", "seed": NORMALS_SEED,
+              "size": NORMALS_SIZE, "numpy": np.__version__}
+    return cached("normals", fields, ".npy", build, save, load).value
 
 
 def _normals(offset: int, n: int) -> Any:

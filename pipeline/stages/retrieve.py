@@ -201,16 +201,30 @@ class Retriever:
             dense = self.index.similarity(q)
             dense_keys = np.argpartition(dense, n - wide, axis=1)[:, n - wide:]
         m = len(texts)
-        lex = self.bm25.score_matrix(texts)
-        top = lex.max(axis=1, keepdims=True)
+        # BM25's non-zero scores only (flat positions row * n + column, ascending): a dense
+        # (records x subheadings) matrix would be mostly zeros to fill, scan and index.
+        flat, vals = self.bm25.sparse_scores(texts)
+        nonzero = vals != 0
+        flat, vals = flat[nonzero], vals[nonzero]
+        hit_r, hit_c = flat // n, flat % n  # row by row, columns ascending
+
+        def lex_at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+            """BM25 scores at (row, column) pairs (0 where none)."""
+            want = r * n + c
+            if not len(flat):
+                return np.zeros(want.shape)
+            at = np.minimum(np.searchsorted(flat, want), len(flat) - 1)
+            return np.where(flat[at] == want, vals[at], 0.0)
+
+        top = np.zeros((m, 1))  # each row's best BM25 score (0: none, as over the whole row)
+        np.maximum.at(top[:, 0], hit_r, vals)
         scale = np.where(top > 0, top, 1.0)
         # The pool: the dense shortlist and the BM25 shortlist (positive scores only: the best
         # `wide`, among equal scores the first subheadings), -1 = none.
         pool = np.full((m, 2 * wide), -1, dtype=np.int64)
         pool[:, :wide] = dense_keys[:, :wide]
-        hit_r, hit_c = np.nonzero(lex)  # row by row, columns ascending
-        vals = lex[hit_r, hit_c]
-        order = np.lexsort((hit_c, -vals, hit_r))
+        # by row, then score down, then column (a stable sort of entries already in column order)
+        order = np.lexsort((-vals, hit_r))
         hit_r, hit_c = hit_r[order], hit_c[order]
         rank = np.arange(len(hit_r)) - np.searchsorted(hit_r, hit_r)  # place within its row
         keep = rank < wide
@@ -222,7 +236,8 @@ class Retriever:
         # The hybrid score, (1 - w) * dense + w * bm25 / max_bm25, at the pooled columns only
         # (the same operations element by element as over whole rows).
         cols = np.maximum(pool, 0)
-        hybrid = (1 - w) * dense[rows, cols] + w * lex[rows, cols] / scale
+        lex = lex_at(np.broadcast_to(rows, cols.shape), cols)
+        hybrid = (1 - w) * dense[rows, cols] + w * lex / scale
         scores = np.where((pool >= 0) & ~dup, hybrid, -np.inf)
         order = np.lexsort((pool, -scores), axis=1)[:, :k]
         part = np.take_along_axis(pool, order, axis=1)
@@ -231,7 +246,7 @@ class Retriever:
         decl = np.full(m, np.nan)
         known = np.nonzero(declared >= 0)[0]
         d = declared[known]
-        decl[known] = (1 - w) * dense[known, d] + w * lex[known, d] / scale[known, 0]
+        decl[known] = (1 - w) * dense[known, d] + w * lex_at(known, d) / scale[known, 0]
         return ([row[v].tolist() for row, v in zip(part, ok, strict=True)],
                 [row[v].astype(float).tolist() for row, v in zip(scores, ok, strict=True)], decl)
 

@@ -169,3 +169,27 @@ def test_tiktoken_ranks_and_offline_word_tables_come_back_from_the_cache(
         assert _knowledge(tax).deletes == fresh.deletes  # read back from the file
     finally:
         _knowledge.cache_clear()
+
+
+def test_the_offline_providers_normal_table_comes_back_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The offline provider's table of normal draws is a cached artifact: read back it is the
+    generator's draws bit for bit; a damaged file is rebuilt, never trusted."""
+    from pipeline.providers.offline import NORMALS_SEED, NORMALS_SIZE, _normal_table
+
+    monkeypatch.setenv("LEDGER_CACHE_DIR", str(tmp_path))
+    expected = np.random.default_rng(NORMALS_SEED).standard_normal(NORMALS_SIZE).tobytes()
+    _normal_table.cache_clear()
+    try:
+        assert _normal_table().tobytes() == expected  # built
+        (data,) = tmp_path.glob("normals-*.npy")
+        _normal_table.cache_clear()
+        assert _normal_table().tobytes() == expected  # read back
+        raw = bytearray(data.read_bytes())
+        raw[-8:] = b"\x00" * 8  # one draw damaged: rebuilt
+        data.write_bytes(bytes(raw))
+        _normal_table.cache_clear()
+        assert _normal_table().tobytes() == expected
+    finally:
+        _normal_table.cache_clear()

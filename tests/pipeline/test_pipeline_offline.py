@@ -3,10 +3,14 @@ listing, a loop for a short retrieved list) are one formula."""
 
 from __future__ import annotations
 
+import json
 import random
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.providers.offline import OfflineProvider, _short_list_scores
 from pipeline.taxonomy import hs_taxonomy, words
@@ -33,3 +37,15 @@ def test_long_and_short_list_scores_agree(context: bool) -> None:
         expect = sum(w if q in own else 0.5 * w if q in head else 0.0
                      for q, w in weights.items()) / total - 0.03 * np.log(1 + len(own))
         assert short[0] == pytest.approx(expect, abs=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(
+    st.text(max_size=12),
+    st.one_of(st.none(), st.text(max_size=40), st.floats(allow_nan=True, allow_infinity=True),
+              st.integers(-5, 5), st.booleans()),
+    max_size=4))
+def test_answers_are_written_exactly_as_json_dumps_writes_them(fields: dict[str, Any]) -> None:
+    from pipeline.providers.offline import _json
+
+    assert _json(fields) == json.dumps(fields)

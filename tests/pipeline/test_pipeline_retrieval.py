@@ -206,6 +206,22 @@ def test_hybrid_retrieval_is_the_blend_it_promises(tax: Taxonomy) -> None:
         assert decl[i] == pytest.approx(blend[declared[i]], abs=1e-5)
 
 
+def test_bm25_sparse_scores_are_the_dense_matrix_entries_bit_for_bit(tax: Taxonomy) -> None:
+    """What hybrid retrieval reads: the non-zero entries of the dense score matrix, summed in the
+    same order (long queries hit a subheading with many terms), nothing else."""
+    bm = BM25.build([tax.full_text(i) for i in range(len(tax))])
+    texts = [r.text for r in generate(tax, 400, seed=3).records]
+    texts += [f"{t} {t.lower()} live horses frozen fish fillets of other animals" for t in texts[:50]]
+    texts += ["", "zzzz", "LIVE live Live horses"]
+    lex = bm.score_matrix(texts)
+    flat, vals = bm.sparse_scores(texts)
+    rows, cols = np.nonzero(lex)
+    assert np.array_equal(flat, rows * len(tax) + cols)
+    assert lex[rows, cols].tobytes() == vals.tobytes()
+    empty = bm.sparse_scores(["zzzz", ""])
+    assert len(empty[0]) == len(empty[1]) == 0
+
+
 def test_bm25_prefers_documents_with_rare_query_words() -> None:
     bm = BM25.build(["live horses", "live asses", "frozen fish fillets", "live fish"])
     s = bm.scores("fish fillets")

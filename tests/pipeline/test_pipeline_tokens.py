@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,3 +36,32 @@ def test_line_by_line_count_is_exact_on_real_prompts() -> None:
 def test_line_by_line_count_is_exact_on_any_text(parts: list[str]) -> None:
     text = "".join(parts)
     assert tokens.count(text) == tokens.count_whole(text)
+
+
+def test_the_taxonomy_listing_counts_are_exact_and_come_back_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cached table of candidate-line counts holds the exact count of each piece a rerank
+    prompt's listing splits into; read back it is the same table; a damaged file is rebuilt."""
+    from pipeline.stages.rerank import _listing, listing_counts
+
+    monkeypatch.setenv("LEDGER_CACHE_DIR", str(tmp_path))
+    tax = hs_taxonomy()
+    for context in (True, False):
+        table = listing_counts(tax, context)
+        assert len(table) == 2 * len(tax)
+        for piece in list(table)[::97]:
+            assert table[piece] == tokens.count_whole(piece)
+        assert listing_counts(tax, context) == table  # read back from the file
+        shown, _ = _listing(tax, (5, 17, 4000), context)
+        prompt = PROMPTS["rerank"]["v2" if context else "v1"].template.format(
+            text="zapatillas ctn 12", declared="640411", candidates=shown)
+        pieces = [line for paragraph in tokens._split(prompt, tokens._PARAGRAPH, "\n\n")
+                  for line in tokens._split(paragraph, tokens._LINE, "\n")]
+        assert sum(p in table for p in pieces) == 3  # every candidate line, the last one too
+        tokens.remember(table)
+        assert tokens.count(prompt) == tokens.count_whole(prompt)
+    (data, *_) = tmp_path.glob("listing-tokens-*.marshal")
+    data.write_bytes(data.read_bytes()[:1000])  # truncated: rebuilt, never trusted
+    assert all(listing_counts(tax, c) for c in (True, False))
+    assert data.stat().st_size > 1000
