@@ -81,7 +81,7 @@ class BM25:
         import numpy as np
 
         out = np.zeros(self.n, dtype=np.float64)
-        for term in set(_TOKEN.findall(query.lower())):
+        for term in _terms(query):
             j = self._term.get(term)
             if j is not None:
                 lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
@@ -98,7 +98,7 @@ class BM25:
         stops: list[int] = []
         owners: list[int] = []
         for r, query in enumerate(queries):
-            for term in set(_TOKEN.findall(query.lower())):
+            for term in _terms(query):
                 j = self._term.get(term)
                 if j is not None:
                     starts.append(int(self.indptr[j]))
@@ -130,9 +130,16 @@ class BM25:
         out = np.zeros((len(queries), self.n), dtype=np.float64)
         for r, query in enumerate(queries):
             row = out[r]
-            for term in set(_TOKEN.findall(query.lower())):
+            for term in _terms(query):
                 j = self._term.get(term)
                 if j is not None:
                     lo, hi = int(self.indptr[j]), int(self.indptr[j + 1])
                     row[self.indices[lo:hi]] += self.weights[lo:hi]
         return out
+
+
+def _terms(query: str) -> list[str]:
+    """The query's distinct terms in the order they first occur: a score sums its terms' weights
+    in this order, so it is the same in every process (a set's order changes with the hash seed,
+    and floating-point sums with their order)."""
+    return list(dict.fromkeys(_TOKEN.findall(query.lower())))

@@ -222,6 +222,33 @@ def test_bm25_sparse_scores_are_the_dense_matrix_entries_bit_for_bit(tax: Taxono
     assert len(empty[0]) == len(empty[1]) == 0
 
 
+def test_bm25_scores_are_the_same_in_every_process() -> None:
+    """Scores sum their terms' weights in one order whatever the hash seed: two processes with
+    different PYTHONHASHSEED give the same bytes (with the terms in a set's order, the last
+    digits of long queries' scores differed)."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib\n"
+        "from pipeline.lexical import BM25\n"
+        "from pipeline.taxonomy import hs_taxonomy\n"
+        "tax = hs_taxonomy()\n"
+        "texts = [tax.full_text(i) for i in range(len(tax))]\n"
+        "bm = BM25.build(texts)\n"
+        "queries = [' '.join(t.split()[::-1]) + ' ' + t for t in texts[:400]]\n"
+        "print(hashlib.sha256(bm.score_matrix(queries).tobytes()).hexdigest())\n"
+    )
+    digests = set()
+    for seed in ("1", "2", "3"):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1 and hashlib.sha256().hexdigest() not in digests
+
+
 def test_bm25_prefers_documents_with_rare_query_words() -> None:
     bm = BM25.build(["live horses", "live asses", "frozen fish fillets", "live fish"])
     s = bm.scores("fish fillets")
