@@ -52,13 +52,17 @@ def _exit_now(code: object) -> None:
     """End a pipeline run's process without the interpreter's teardown: freeing the tokenizer's
     and the embedder's tables object by object takes 0.2-0.3 s after the work is done. Only once
     nothing is left to do: the run is committed (SQLite's durability does not depend on closing),
-    every non-daemon thread (a cache being written) has finished, atexit handlers have run and
-    the output is flushed."""
+    no non-daemon thread is left, atexit handlers have run and the output is flushed."""
     import atexit
     import os
     import sys
     import threading
 
+    if any(t is not threading.current_thread() and not t.daemon for t in threading.enumerate()):
+        # Work still under way (a cache being written, a cancelled run's pool finishing its
+        # calls): the interpreter's own shutdown, which first tells executors to stop and then
+        # waits for such threads, ends the process.
+        raise SystemExit(code)
     if code is None:
         status = 0
     elif isinstance(code, int):
@@ -66,9 +70,6 @@ def _exit_now(code: object) -> None:
     else:
         print(code, file=sys.stderr)
         status = 1
-    for thread in threading.enumerate():
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
