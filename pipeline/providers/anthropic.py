@@ -18,8 +18,7 @@ class AnthropicProvider(SDKProvider):
 
     def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
         return self._sdk.Anthropic(api_key=api_key, base_url=base_url, timeout=timeout_s,
-                                   max_retries=self.max_retries,
-                                   http_client=self._http_client())
+                                   max_retries=self.max_retries)
 
     @staticmethod
     def _params(request: Request) -> dict[str, Any]:

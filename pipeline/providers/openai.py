@@ -21,8 +21,7 @@ class OpenAIProvider(SDKProvider):
 
     def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
         return self._sdk.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s,
-                                max_retries=self.max_retries,
-                                http_client=self._http_client())
+                                max_retries=self.max_retries)
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:

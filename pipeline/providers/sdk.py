@@ -1,10 +1,8 @@
 """Providers backed by an official SDK (anthropic, openai): concurrency, budget, errors, batches.
 
-Synchronous mode keeps ``concurrency`` HTTP requests in flight within the :class:`RateBudget`; the
-SDK client retries (``max_retries``) 408/409/429/5xx and connection errors, sleeping for the
-``retry-after``/``retry-after-ms`` the API sends. The limit is held at the HTTP transport (one slot
-per request on the wire), not per call: a call sleeping out its ``retry-after`` holds no slot, and
-twice as many calls as slots are under way, so the other slots stay busy while it waits. Batch mode submits every request of a stage at
+Synchronous mode sends ``concurrency`` requests at a time within the :class:`RateBudget`; the SDK
+client retries (``max_retries``) 408/409/429/5xx and connection errors, sleeping for the
+``retry-after``/``retry-after-ms`` the API sends. Batch mode submits every request of a stage at
 once through the vendor's batch API (billed at half price), polls until it ends (with progress),
 and sends whatever the batch did not answer (errored, expired) through the synchronous path.
 """
@@ -51,17 +49,7 @@ class SDKProvider(BaseProvider):
         self.budget = RateBudget(requests_per_minute, tokens_per_minute)
         self.batch = batch
         self.batch_poll_s = batch_poll_s
-        self._slots = _Slots(self.concurrency)
         self.client = self._make_client(resolve_key(self.name, key), base_url or None, timeout_s)
-
-    def _http_client(self) -> Any:
-        """The SDK's own httpx client, its transport limited to ``concurrency`` requests on the
-        wire (passed to the SDK client as ``http_client``)."""
-        client_class = self._sdk.DefaultHttpxClient
-        # the httpx the SDK is built on (httpx, or its fork httpx2): its transport classes must match
-        base = next(c for c in client_class.__mro__[1:] if c.__name__ == "Client")
-        httpx = importlib.import_module(base.__module__.partition(".")[0])
-        return client_class(transport=self._slots.transport(httpx, self.concurrency))
 
     # -- vendor specifics ---------------------------------------------------------------------
     def _make_client(self, api_key: str, base_url: str | None, timeout_s: float) -> Any:
@@ -106,11 +94,7 @@ class SDKProvider(BaseProvider):
             self.budget.acquire(tokens.count(request.system) + tokens.count(request.prompt)
                                 + request.max_tokens)
         try:
-            self._slots.start_call()
             done = self._call(request)
-            # a call's latency is its time on the wire and in retry-after sleeps, not in the
-            # queue for a slot
-            done = replace(done, latency_ms=max(0.0, done.latency_ms - self._slots.queued_ms()))
         except ProviderError:
             raise
         except Exception as exc:
@@ -122,7 +106,7 @@ class SDKProvider(BaseProvider):
                        cancel: threading.Event | None) -> list[Completion]:
         if self.batch:
             return self._complete_batch(requests, cancel)
-        return run_bounded(self._one, requests, 2 * self.concurrency, cancel)
+        return run_bounded(self._one, requests, self.concurrency, cancel)
 
     def _complete_batch(self, requests: Sequence[Request],
                         cancel: threading.Event | None) -> list[Completion]:
@@ -161,73 +145,7 @@ class SDKProvider(BaseProvider):
         self.stats.add(batch_calls=sum(c is not None for c in out))
         missing = [i for i, c in enumerate(out) if c is None]
         if missing:  # errored or expired in the batch: asked again, synchronously, at list price
-            again = run_bounded(self._one, [requests[i] for i in missing], 2 * self.concurrency,
-                                cancel)
+            again = run_bounded(self._one, [requests[i] for i in missing], self.concurrency, cancel)
             for i, c in zip(missing, again, strict=True):
                 out[i] = replace(c, latency_ms=c.latency_ms + waited_ms)
         return [c for c in out if c is not None]
-
-
-class _Slots:
-    """At most ``limit`` HTTP requests in flight, counted at the transport: a slot is taken when a
-    request is sent and given back when its response is closed (read to the end, or dropped on a
-    retry). Each thread's time spent waiting for a slot is kept, so it can be left out of latency."""
-
-    def __init__(self, limit: int) -> None:
-        self._sem = threading.BoundedSemaphore(limit)
-        self._local = threading.local()
-
-    def start_call(self) -> None:
-        self._local.queued = 0.0
-
-    def queued_ms(self) -> float:
-        return float(getattr(self._local, "queued", 0.0)) * 1000.0
-
-    def acquire(self) -> None:
-        start = time.perf_counter()
-        self._sem.acquire()
-        self._local.queued = getattr(self._local, "queued", 0.0) + time.perf_counter() - start
-
-    def release(self) -> None:
-        self._sem.release()
-
-    def transport(self, httpx: Any, limit: int) -> Any:
-        slots = self
-
-        class Released(httpx.SyncByteStream):
-            def __init__(self, stream: Any) -> None:
-                self._stream = stream
-                self._open = True
-
-            def __iter__(self) -> Any:
-                yield from self._stream
-
-            def close(self) -> None:
-                try:
-                    self._stream.close()
-                finally:
-                    if self._open:
-                        self._open = False
-                        slots.release()
-
-        class Limited(httpx.BaseTransport):
-            def __init__(self) -> None:
-                self._inner = httpx.HTTPTransport(limits=httpx.Limits(
-                    max_connections=max(100, 2 * limit),
-                    max_keepalive_connections=max(20, 2 * limit)))
-
-            def handle_request(self, request: Any) -> Any:
-                slots.acquire()
-                try:
-                    response = self._inner.handle_request(request)
-                except BaseException:
-                    slots.release()
-                    raise
-                return httpx.Response(status_code=response.status_code,
-                                      headers=response.headers, stream=Released(response.stream),
-                                      extensions=response.extensions)
-
-            def close(self) -> None:
-                self._inner.close()
-
-        return Limited()
