@@ -106,27 +106,18 @@ def _cached_spec() -> dict[str, Any] | None:
         stat = source.stat()
     except (ImportError, AttributeError, KeyError, TypeError, OSError):
         return None  # an unusual installation: tiktoken's own loader
-    from .cache import cached
+    from .cache import cached, save_marshal
 
     fields = {"encoding": ENCODING, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
               "python": list(sys.version_info[:2]), "reader": 1}
-    return cached("tiktoken", fields, ".marshal", lambda: dict(constructor()), _save_spec,
+    return cached("tiktoken", fields, ".marshal", lambda: dict(constructor()), save_marshal,
                   _load_spec).value
 
 
-def _save_spec(spec: dict[str, Any], path: Path) -> None:
-    import marshal
-
-    path.write_bytes(marshal.dumps(spec))
-
-
 def _load_spec(path: Path) -> dict[str, Any]:
-    import marshal
+    from .cache import load_marshal
 
-    try:
-        spec = marshal.loads(path.read_bytes())
-    except (EOFError, TypeError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    spec = load_marshal(path)
     if (not isinstance(spec, dict) or set(spec) != {"name", "pat_str", "mergeable_ranks",
                                                     "special_tokens"}
             or spec["name"] != ENCODING or not isinstance(spec["mergeable_ranks"], dict)):

@@ -336,29 +336,20 @@ def _knowledge(taxonomy: Taxonomy) -> Knowledge:
     load, rebuilt when missing or damaged, see :mod:`pipeline.cache`)."""
     import sys
 
-    from ..cache import cached
+    from ..cache import cached, save_marshal
 
     fields = {"taxonomy": taxonomy.digest, "version": KNOWLEDGE_VERSION,
               "python": list(sys.version_info[:2])}
     tables = cached("knowledge", fields, ".marshal",
-                    lambda: knowledge_tables(taxonomy.vocabulary), _save_tables,
+                    lambda: knowledge_tables(taxonomy.vocabulary), save_marshal,
                     _load_tables).value
     return Knowledge(taxonomy, tables)
 
 
-def _save_tables(tables: dict[str, dict[str, Any]], path: Path) -> None:
-    import marshal
-
-    path.write_bytes(marshal.dumps(tables))
-
-
 def _load_tables(path: Path) -> dict[str, dict[str, Any]]:
-    import marshal
+    from ..cache import load_marshal
 
-    try:
-        tables = marshal.loads(path.read_bytes())
-    except (EOFError, TypeError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    tables = load_marshal(path)
     if not isinstance(tables, dict) or set(tables) != {"df", "prefix", "deletes"} or not all(
             isinstance(t, dict) for t in tables.values()):
         raise ValueError(f"{path}: not the offline provider's word tables")

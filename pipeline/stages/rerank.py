@@ -120,7 +120,7 @@ def listing_counts(tax: Taxonomy, context: bool) -> dict[str, int]:
     import sys
 
     from .. import tokens
-    from ..cache import cached
+    from ..cache import cached, save_marshal
 
     def build() -> dict[str, int]:
         out: dict[str, int] = {}
@@ -132,22 +132,13 @@ def listing_counts(tax: Taxonomy, context: bool) -> dict[str, int]:
 
     fields = {"taxonomy": tax.digest, "context": context, "version": LISTING_COUNTS_VERSION,
               "tokenizer": tokens.identity(), "python": list(sys.version_info[:2])}
-    return cached("listing-tokens", fields, ".marshal", build, _save_counts, _load_counts).value
-
-
-def _save_counts(counts: dict[str, int], path: Path) -> None:
-    import marshal
-
-    path.write_bytes(marshal.dumps(counts))
+    return cached("listing-tokens", fields, ".marshal", build, save_marshal, _load_counts).value
 
 
 def _load_counts(path: Path) -> dict[str, int]:
-    import marshal
+    from ..cache import load_marshal
 
-    try:
-        counts = marshal.loads(path.read_bytes())
-    except (EOFError, TypeError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    counts = load_marshal(path)
     if not isinstance(counts, dict) or not all(
             isinstance(k, str) and type(v) is int for k, v in counts.items()):
         raise ValueError(f"{path}: not a table of token counts")
