@@ -6,7 +6,11 @@ commands that need them so that ``ledger ls`` starts fast.
 
 from __future__ import annotations
 
+import copy
+
 import typer
+import typer.main
+from typer.models import TyperInfo
 
 from . import analysis, core, demo, export, run, sets, team, tui
 
@@ -29,6 +33,35 @@ demo.register(app)
 team.register(app)
 
 
+def _group_name(group: TyperInfo) -> str | None:
+    """The name a group is called by: given to ``add_typer`` or to its ``Typer`` (as typer reads it)."""
+    for value in (group.name, group.typer_instance.info.name if group.typer_instance else None):
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def narrowed(argv: list[str]) -> typer.Typer:
+    """``app`` with only the command ``argv`` names, when it names exactly one.
+
+    typer turns every registered command into a click command (reading each function's signature
+    and type hints) before it looks at the arguments: about 0.1 s of every ``ledger`` process.
+    The command line names the one it needs; top-level help, a misspelt name (typer suggests the
+    nearest) and anything else get the whole app.
+    """
+    name = argv[0] if argv else ""
+    if not name or name.startswith("-"):
+        return app
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if _group_name(g) == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    narrow = copy.copy(app)
+    narrow.registered_commands = commands
+    narrow.registered_groups = groups
+    return narrow
+
+
 def main() -> None:
     import sys
 
@@ -38,4 +71,6 @@ def main() -> None:
     # screen or write the clipboard); the TUI draws the terminal itself and escapes its own text.
     if sys.stdout.isatty() and sys.argv[1:2] != ["tui"]:
         sys.stdout = SafeStream(sys.stdout)
-    app()
+    # A group even when one command is left (typer would otherwise make it the root command and
+    # read its name as the first argument); the same group typer builds for the whole app.
+    typer.main.get_group(narrowed(sys.argv[1:]))()

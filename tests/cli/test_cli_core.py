@@ -190,3 +190,35 @@ def test_cli_as_a_process_prints_no_traceback(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "ledger", "show", "3"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("ledger: error: no ledger at") and proc.stderr.count("\n") == 1
+
+
+def _help(app_: object, argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    import typer.main
+
+    with pytest.raises(SystemExit) as done:
+        typer.main.get_group(app_).main(argv, prog_name="ledger")  # type: ignore[arg-type]
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_a_process_builds_only_the_command_it_runs_and_behaves_as_the_whole_app(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``ledger X`` builds only X's click command (start-up); its help, the group commands, the
+    top-level help and a misspelt name behave as the whole app does."""
+    from ledger.cli import narrowed
+
+    top = _help(app, ["--help"], capsys)
+    names = [line.split()[0] for line in top.split("Commands:")[1].splitlines() if line.strip()]
+    assert len(names) == 22 and "evalset" in names and "import" in names
+    for name in names:
+        narrow = narrowed([str(name), "--help"])
+        assert len(narrow.registered_commands) + len(narrow.registered_groups) == 1
+        alone = _help(narrow, [str(name), "--help"], capsys)
+        assert alone == _help(app, [str(name), "--help"], capsys) and "Usage: ledger" in alone, name
+    assert narrowed([]) is app and narrowed(["--help"]) is app and narrowed(["lss"]) is app
+    assert len(app.registered_commands) == len(names) - len(app.registered_groups)  # app untouched
+    proc = subprocess.run([sys.executable, "-m", "ledger", "lss"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "No such command 'lss'. Did you mean 'ls'?" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "ledger", "evalset", "ls", "--help"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("Usage: python -m ledger evalset ls")
