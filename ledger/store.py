@@ -468,16 +468,26 @@ class Ledger:
             raise UsageError(f"no evaluation set {key!r} ({have}); create one with `ledger evalset create`")
         return EvalSet.from_row(dict(zip(names, row, strict=True)))
 
-    def evalset_records(self, evalset_id: int) -> EvalRecords:
+    def evalset_records(self, evalset_id: int, *, digest: str | None = None) -> EvalRecords:
+        """An evaluation set's records; with ``digest`` (the set's), the stored columns are checked
+        against it first (a set edited around the database's triggers is refused, not used)."""
+        from . import columns as C
         from .evalsets import EvalRecords
 
         found = self._evalset_records.get(evalset_id)
         if found is None:
-            cur = self.conn.execute(
+            stored = [(r[0], r[1], bytes(r[2])) for r in self.conn.execute(
                 "SELECT name, kind, CAST(data AS BLOB) FROM evalset_columns WHERE evalset_id = ? ORDER BY name",
                 (evalset_id,),
-            )
-            found = EvalRecords.from_storage((r[0], r[1], bytes(r[2])) for r in cur)
+            )]
+            if digest is not None and C.digest(stored) != digest:
+                from .errors import IntegrityFailure
+
+                raise IntegrityFailure(
+                    f"evaluation set {evalset_id}'s records do not match its digest: they were "
+                    "changed outside ledger; `ledger verify` shows where"
+                )
+            found = EvalRecords.from_storage(stored)
             self._evalset_records[evalset_id] = found
         return found
 

@@ -217,13 +217,32 @@ def _evaluation_set(ledger: Ledger, data: Dataset, name: str | None, n: int | No
     indices = sample_indices(data.size, n, seed)
     whole = len(indices) == data.size
     set_name = f"{data.name}-all" if whole else f"{data.name}-n{len(indices)}-seed{seed}"
-    records = data.take(indices)
     source = {"dataset": data.name, "dataset_digest": data.digest, "population": data.size,
               "sample": None if whole else len(indices), "seed": None if whole else seed}
+    stored = _stored_set(ledger, set_name, source)
+    if stored is not None:  # drawn before from the same data: read back, not drawn and stored again
+        return _Chosen(set_name, stored, None if whole else seed)
+    records = data.take(indices)
     description = (f"all {data.size:,} records of {data.name}" if whole else
                    f"{len(indices):,} of the {data.size:,} records of {data.name}, drawn with seed {seed}")
     ledger.add_evalset(set_name, to_eval_records(records), description=description, source=source)
     return _Chosen(set_name, records, None if whole else seed)
+
+
+def _stored_set(ledger: Ledger, name: str, source: dict[str, Any]) -> list[Record] | None:
+    """The records of the stored set ``name`` when it was drawn from the same data (the dataset's
+    digest, population, sample size and seed in its source), checked against its digest."""
+    from ledger.errors import UsageError
+
+    from .evalsets import from_eval_records
+
+    try:
+        stored = ledger.evalset(name)
+    except UsageError:
+        return None
+    if any(stored.source.get(key) != value for key, value in source.items()):
+        return None  # another draw under this name: storing it again says so
+    return from_eval_records(ledger.evalset_records(stored.id, digest=stored.digest))
 
 
 def _append_failed(ledger: Ledger, cfg: Config, path: Path, hypothesis: str, parent: int | None,

@@ -114,6 +114,40 @@ def test_configs_on_one_sample_are_paired_and_a_new_seed_is_a_new_set(ledger: Le
     assert not ledger.records(a.id).inputs and "text" in ledger.evalset_records(a.evalset_id).inputs  # type: ignore[arg-type]
 
 
+def test_a_sample_drawn_before_is_read_back_from_the_ledger_not_drawn_again(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    [a] = run_experiment(ledger, BASELINE, hypothesis="a", sample=60)
+    import pipeline.data
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the stored sample was generated again")
+
+    monkeypatch.setattr(pipeline.data, "generate_record", refuse)
+    [b] = run_experiment(ledger, BASELINE, hypothesis="b", sample=60)
+    assert b.evalset_id == a.evalset_id and b.status == "ok"
+    ra, rb = ledger.records(a.id), ledger.records(b.id)
+    assert rb.ids == ra.ids and rb.predictions == ra.predictions and rb.labels == ra.labels
+    with pytest.raises(AssertionError, match="generated again"):  # another sample is drawn
+        run_experiment(ledger, BASELINE, hypothesis="c", sample=61)
+
+
+def test_a_stored_sample_edited_around_the_triggers_is_refused_not_run_on(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "l.db"
+    with Ledger(db, create=True) as led:
+        [a] = run_experiment(led, BASELINE, hypothesis="a", sample=40)
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER evalset_columns_no_update")
+    conn.execute("UPDATE evalset_columns SET data = replace(data, 'a', 'e') WHERE name = 'input.text'")
+    conn.commit()
+    conn.close()
+    with Ledger(db) as led, pytest.raises(LedgerError, match="do not match its digest"):
+        run_experiment(led, BASELINE, hypothesis="b", sample=40)
+    with Ledger(db) as led:
+        assert [r.status for r in led.runs()] == ["ok", "failed"] and a.id == 1
+
+
 def test_a_stored_evaluation_set_can_be_named(ledger: Ledger) -> None:
     [a] = run_experiment(ledger, BASELINE, hypothesis="a", sample=40, seed=3)
     name = ledger.evalset(a.evalset_id).name  # type: ignore[arg-type]
