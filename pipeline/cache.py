@@ -168,3 +168,46 @@ def load_marshal(path: Path) -> Any:
         return marshal.loads(path.read_bytes())
     except (EOFError, TypeError) as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def _table_paths(kind: str, fields: Mapping[str, Any], folder: Path | None) -> tuple[Path, Path, str]:
+    digest = key_digest({"kind": kind, **fields})
+    data = (folder or cache_dir()) / f"{kind}-{digest[:32]}.marshal"
+    return data, data.with_name(data.name + ".json"), digest
+
+
+def _valid_counts(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and type(v) is int and v >= 0 for k, v in value.items()):
+        raise ValueError("not a table of counts")
+    return value
+
+
+def load_counts(kind: str, fields: Mapping[str, Any], folder: Path | None = None) -> dict[str, int]:
+    """A table of counts that grows from run to run (text -> count), or ``{}`` when there is none
+    or the file does not check out (size, SHA-256 and key in its sidecar, as :func:`cached`)."""
+    data, meta, digest = _table_paths(kind, fields, folder)
+    if _check(data, meta, digest):
+        return {}
+    try:
+        return _valid_counts(load_marshal(data))
+    except (ValueError, OSError):
+        return {}
+
+
+def add_counts(kind: str, fields: Mapping[str, Any], new: Mapping[str, int], limit: int,
+               folder: Path | None = None) -> None:
+    """Add ``new`` to the table (under the key's lock: two processes adding at once keep both);
+    past ``limit`` entries the table starts again from ``new``. A cache that cannot be written
+    is left as it is."""
+    if not new:
+        return
+    data, meta, digest = _table_paths(kind, fields, folder)
+    try:
+        data.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(data.with_name(data.name.removesuffix(".marshal") + ".lock")):
+            table = load_counts(kind, fields, folder)
+            table = {**table, **new} if len(table) + len(new) <= limit else dict(new)
+            _publish(lambda path: save_marshal(table, path), data, meta, digest, fields)
+    except OSError:
+        return

@@ -135,24 +135,30 @@ def run_experiment(
         raise
     total = len(chosen.records) * repeat
     done_before = 0
-    for r in range(repeat):
-        run = _one_run(
-            ledger, cfg, Path(config_path), tax, data, chosen, hypothesis=hypothesis,
-            seed=base_seed + r, repeat_index=r, repeat=repeat, parent=parent, key=key,
-            progress=progress, cancel=cancel, done_before=done_before, total=total,
-            outputs=outputs,
-        )
-        runs.append(run)
-        done_before += run.record_count
-        if run.status != "ok":
-            break
+    try:
+        for r in range(repeat):
+            run = _one_run(
+                ledger, cfg, Path(config_path), tax, data, chosen, hypothesis=hypothesis,
+                seed=base_seed + r, repeat_index=r, repeat=repeat, parent=parent, key=key,
+                progress=progress, cancel=cancel, done_before=done_before, total=total,
+                outputs=outputs,
+            )
+            runs.append(run)
+            done_before += run.record_count
+            if run.status != "ok":
+                break
+    finally:
+        from .tokens import keep_counted
+
+        keep_counted()  # the lines counted, for the next run on these records (user cache)
     return runs
 
 
 def _preload(cfg: Config) -> None:
     """Start loading the models the run will need on a thread, while this one reads the
-    taxonomy and draws the sample: the WordLlama tokenizer (its file is parsed without holding
-    the GIL) and the tiktoken encoding of the offline provider. The stages ask for the same
+    taxonomy and draws the sample: the token counts of lines counted in earlier runs, the
+    WordLlama tokenizer (its file is parsed without holding the GIL) and the tiktoken encoding
+    of the offline provider. The stages ask for the same
     once-per-process objects and wait for them; a failure here is ignored (the stage loads
     again and reports it)."""
     embedder = cfg.retrieve.enabled and cfg.retrieve.embedder == "wordllama"
@@ -163,6 +169,10 @@ def _preload(cfg: Config) -> None:
 
     def work() -> None:
         try:
+            if counting:
+                from .tokens import recall_counted
+
+                recall_counted()
             if embedder:
                 from .embed import wordllama
 
@@ -213,15 +223,16 @@ def _evaluation_set(ledger: Ledger, data: Dataset, name: str | None, n: int | No
 
     if name is not None:
         stored = ledger.evalset(name)
-        return _Chosen(stored.name, from_eval_records(ledger.evalset_records(stored.id)), None)
+        return _Chosen(stored.name, from_eval_records(
+            ledger.evalset_records(stored.id, digest=stored.digest)), None)
     indices = sample_indices(data.size, n, seed)
     whole = len(indices) == data.size
     set_name = f"{data.name}-all" if whole else f"{data.name}-n{len(indices)}-seed{seed}"
     source = {"dataset": data.name, "dataset_digest": data.digest, "population": data.size,
               "sample": None if whole else len(indices), "seed": None if whole else seed}
-    stored = _stored_set(ledger, set_name, source)
-    if stored is not None:  # drawn before from the same data: read back, not drawn and stored again
-        return _Chosen(set_name, stored, None if whole else seed)
+    drawn = _stored_set(ledger, set_name, source)
+    if drawn is not None:  # drawn before from the same data: read back, not drawn and stored again
+        return _Chosen(set_name, drawn, None if whole else seed)
     records = data.take(indices)
     description = (f"all {data.size:,} records of {data.name}" if whole else
                    f"{len(indices):,} of the {data.size:,} records of {data.name}, drawn with seed {seed}")

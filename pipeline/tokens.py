@@ -27,6 +27,10 @@ _LINE = re.compile(r"\n(?=\S)")
 _PARAGRAPH = re.compile(r"\n\n(?=\S)")
 _MEMO: dict[str, int] = {}
 _MEMO_LIMIT = 500_000
+# Lines counted by the encoder in this process, kept in the user cache after a run: a run on an
+# evaluation set counted before (its records' lines, the answers' lines) then encodes nothing.
+_COUNTED: dict[str, int] = {}
+_COUNTED_LIMIT = 200_000
 _WHOLE_LIMIT = 4_000  # whole texts up to this long are memoised too (system prompts)
 
 
@@ -159,12 +163,38 @@ def count(text: str) -> int:
                 if c is None:
                     c = count_whole(line)
                     _keep(line, c)
+                    if len(_COUNTED) < _COUNTED_LIMIT:
+                        _COUNTED[line] = c
                 m += c
             _keep(paragraph, m)
         n += m
     if len(text) <= _WHOLE_LIMIT:
         _keep(text, n)
     return n
+
+
+def _table_fields() -> dict[str, Any]:
+    import sys
+
+    return {"tokenizer": identity(), "python": list(sys.version_info[:2])}
+
+
+def recall_counted() -> None:
+    """Take the lines counted in earlier runs (the user cache's table; none when it is missing or
+    does not check out) as already counted. Each entry's key is the very text it counts."""
+    from .cache import load_counts
+
+    remember(load_counts("token-counts", _table_fields()))
+
+
+def keep_counted() -> None:
+    """Add the lines this process counted to the user cache's table (a cache that cannot be
+    written is skipped: the next run counts them again)."""
+    from .cache import add_counts
+
+    if _COUNTED:
+        add_counts("token-counts", _table_fields(), dict(_COUNTED), _COUNTED_LIMIT)
+        _COUNTED.clear()
 
 
 def _keep(piece: str, n: int) -> None:

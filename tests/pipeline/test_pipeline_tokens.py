@@ -65,3 +65,54 @@ def test_the_taxonomy_listing_counts_are_exact_and_come_back_from_the_cache(
     data.write_bytes(data.read_bytes()[:1000])  # truncated: rebuilt, never trusted
     assert all(listing_counts(tax, c) for c in (True, False))
     assert data.stat().st_size > 1000
+
+
+def _fresh_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_MEMO", {})
+    monkeypatch.setattr(tokens, "_COUNTED", {})
+
+
+def test_lines_counted_in_a_run_are_counted_without_the_encoder_in_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lines a process encoded are kept in the user cache; a later process reads them back
+    and counts the same prompts exactly without encoding; a damaged table is ignored."""
+    monkeypatch.setenv("LEDGER_CACHE_DIR", str(tmp_path))
+    _fresh_memo(monkeypatch)
+    texts = [f"Declaration: {w} ctn {i}\nDeclared: 8517{i:02d}\n\nAnswer in JSON." for i, w in
+             enumerate(["SMARTPHNE 128GB", "zapatillas", "pony", "bolts M8 zinc"])]
+    expected = [tokens.count_whole(t) for t in texts]  # the oracle: the encoder on whole texts
+    assert [tokens.count(t) for t in texts] == expected
+    tokens.keep_counted()
+    [table] = tmp_path.glob("token-counts-*.marshal")
+
+    _fresh_memo(monkeypatch)
+    real = tokens.count_whole
+    monkeypatch.setattr(tokens, "count_whole", lambda text: pytest.fail(f"encoded {text!r}"))
+    tokens.recall_counted()
+    assert [tokens.count(t) for t in texts] == expected
+
+    table.write_bytes(table.read_bytes()[:-7] + b"\x00" * 7)  # damaged: the sidecar's SHA-256 fails
+    _fresh_memo(monkeypatch)
+    tokens.recall_counted()
+    encoded: list[str] = []
+    monkeypatch.setattr(tokens, "count_whole", lambda text: encoded.append(text) or real(text))
+    assert [tokens.count(t) for t in texts] == expected and encoded
+
+
+def test_two_processes_keeping_counts_at_once_keep_both(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from pipeline.cache import load_counts
+
+    script = ("import sys; from pipeline import tokens\n"
+              "[tokens.count(f'{sys.argv[1]} line {i}\\nnext') for i in range(3000)]\n"
+              "tokens.keep_counted()\n")
+    env = {**__import__("os").environ, "LEDGER_CACHE_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", script, tag], env=env) for tag in ("alpha", "beta")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    table = load_counts("token-counts", tokens._table_fields(), tmp_path)
+    for tag in ("alpha", "beta"):
+        assert table[f"{tag} line 2999\n"] == tokens.count_whole(f"{tag} line 2999\n")
+        assert sum(key.startswith(tag) for key in table) == 3000
