@@ -126,6 +126,7 @@ def run_experiment(
     base_seed = seed if seed is not None else cfg.run.seed
     runs: list[Run] = []
     _preload(cfg)
+    code = _CodeVersion()
     try:
         tax, data = load_inputs(cfg, dataset)
         _preload_counts(cfg, tax)
@@ -141,7 +142,7 @@ def run_experiment(
                 ledger, cfg, Path(config_path), tax, data, chosen, hypothesis=hypothesis,
                 seed=base_seed + r, repeat_index=r, repeat=repeat, parent=parent, key=key,
                 progress=progress, cancel=cancel, done_before=done_before, total=total,
-                outputs=outputs,
+                outputs=outputs, code=code,
             )
             runs.append(run)
             done_before += run.record_count
@@ -279,7 +280,7 @@ def _one_run(
     ledger: Ledger, cfg: Config, path: Path, tax: Taxonomy, data: Dataset, chosen: _Chosen, *,
     hypothesis: str, seed: int, repeat_index: int, repeat: int, parent: int | None,
     key: str | None, progress: Progress | None, cancel: threading.Event | None,
-    done_before: int, total: int, outputs: Outputs | None,
+    done_before: int, total: int, outputs: Outputs | None, code: _CodeVersion,
 ) -> Run:
     stages = enabled_stages(cfg)
     records = chosen.records
@@ -309,7 +310,7 @@ def _one_run(
     run = ledger.append(_run_input(
         cfg, path, data, chosen, ctx, batches, stages, models, hypothesis=hypothesis, params=params,
         replicate={"index": repeat_index, "of": repeat, "seed": seed}, parent=parent,
-        status=status, error=error, wall=wall))
+        status=status, error=error, wall=wall, code=code.get()))
     if outputs is not None:
         outputs(run, [o for b in batches for o in b.outputs()])
     if interrupted is not None:
@@ -332,7 +333,7 @@ def _run_input(
     cfg: Config, path: Path, data: Dataset, chosen: _Chosen, ctx: Context | None,
     batches: list[Batch], stages: list[str], models: dict[str, str], *, hypothesis: str,
     params: dict[str, Any], replicate: dict[str, Any], parent: int | None, status: str,
-    error: str | None, wall: float,
+    error: str | None, wall: float, code: dict[str, Any] | None,
 ) -> RunInput:
     """The run as the ledger takes it: whatever finished, with its timing, cost and caveats."""
     n = len(chosen.records)
@@ -364,7 +365,7 @@ def _run_input(
         caveats=caveats,
         params=params,
         prompts=_prompts(cfg, stages),
-        code=_code_version(),
+        code=code,
         dataset={"name": data.name, "digest": data.digest, "sample_size": n,
                  "seed": chosen.seed, "population": data.size},
         records=_records(batches, stages) if batches else None,
@@ -378,10 +379,29 @@ def _run_input(
     )
 
 
-def _code_version() -> Any:
-    from ledger.envinfo import code_version
+class _CodeVersion:
+    """The code version (three git processes) and the environment (package metadata), found on
+    a thread while the run works (50-100 ms a run otherwise spent waiting at the append)."""
 
-    return code_version()
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._value: dict[str, Any] | None = None
+        threading.Thread(target=self._find, name="ledger-code-version", daemon=True).start()
+
+    def _find(self) -> None:
+        from ledger.envinfo import code_version, environment
+
+        try:
+            environment()  # cached for the append
+            self._value = code_version()
+        except Exception:  # as if outside a checkout; the append reads the environment again
+            self._value = None
+        finally:
+            self._done.set()
+
+    def get(self) -> dict[str, Any] | None:
+        self._done.wait()
+        return self._value
 
 
 def _params(cfg: Config, stages: list[str], models: dict[str, str]) -> dict[str, Any]:

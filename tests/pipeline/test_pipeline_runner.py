@@ -269,3 +269,18 @@ def test_outputs_name_each_records_code_candidates_and_reason(ledger: Ledger,
         assert all(o.code == o.candidates[0] for o in rows)  # type: ignore[attr-defined]
     else:
         assert any(o.rationale.startswith("filtered out") for o in rows)  # type: ignore[attr-defined]
+
+
+def test_the_run_records_the_code_version_git_reports(ledger: Ledger) -> None:
+    """Found on a thread while the run works; the same commit git itself names (None outside a
+    checkout), and the environment's package versions."""
+    import subprocess
+
+    [run] = run_experiment(ledger, BASELINE, hypothesis="code", sample=30)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    stored = ledger.get(run.id)
+    if head.returncode == 0:
+        assert stored.code is not None and stored.code["commit"] == head.stdout.strip()
+    else:
+        assert stored.code is None
+    assert stored.environment is not None and "numpy" in stored.environment["packages"]
