@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +23,7 @@ PACKAGES = (
 @functools.lru_cache(maxsize=1)
 def environment() -> dict[str, Any]:
     """Python, platform, machine, SQLite and the versions of the packages that shape results."""
-    from importlib import metadata
-
-    versions: dict[str, str] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = _version(metadata.distribution(name))
-        except metadata.PackageNotFoundError:
-            continue
+    versions = installed_versions(PACKAGES)
     return {
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
@@ -38,6 +34,43 @@ def environment() -> dict[str, Any]:
         "packages": versions,
         "argv0": Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "",
     }
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def installed_versions(names: Iterable[str]) -> dict[str, str]:
+    """The installed version of each of ``names`` that is installed, as ``importlib.metadata``
+    finds it (the first distribution along ``sys.path``). Read from the ``NAME-VERSION.dist-info``
+    folders' names (one listing of each path entry), which is what pip writes: importing
+    ``importlib.metadata`` (and the email package it reads metadata with) costs more than a run's
+    append. A package found otherwise (an egg-info install) is asked of ``importlib.metadata``."""
+    wanted = {_normal(n): n for n in names}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            listing = os.scandir(entry or ".")
+        except OSError:  # a zip file, a missing folder
+            continue
+        with listing:
+            for item in listing:
+                if not item.name.endswith(".dist-info"):
+                    continue
+                dist, sep, version = item.name[: -len(".dist-info")].rpartition("-")
+                name = wanted.get(_normal(dist))
+                if sep and name is not None and name not in found:
+                    found[name] = version
+    missing = [n for n in wanted.values() if n not in found]
+    if missing:
+        from importlib import metadata
+
+        for name in missing:
+            try:
+                found[name] = _version(metadata.distribution(name))
+            except metadata.PackageNotFoundError:
+                continue
+    return {n: found[n] for n in wanted.values() if n in found}
 
 
 def _version(dist: Any) -> str:
