@@ -110,6 +110,7 @@ class OfflineProvider(BaseProvider):
         self.taxonomy = taxonomy
         self.seed = seed
         self._views: dict[tuple[tuple[str, ...], bool], _CandidateView] = {}
+        self._by_object: dict[tuple[int, bool], tuple[Any, _CandidateView]] = {}
 
     @functools.cached_property
     def knowledge(self) -> Knowledge:
@@ -171,7 +172,8 @@ class OfflineProvider(BaseProvider):
         k = self.knowledge
         data = request.data
         query = k.understand(str(data.get("text", "")))
-        candidates: list[dict[str, str]] = list(data.get("candidates", []))
+        given = data.get("candidates", [])
+        candidates: list[dict[str, str]] = list(given)
         if not candidates:
             return _json({"code": None, "confidence": 0.0,
                                "rationale": "no candidate subheadings were given"})
@@ -184,11 +186,16 @@ class OfflineProvider(BaseProvider):
         weights = {w: k.idf(w) for w in query}
         total = sum(weights.values()) or 1.0
         # A query word in a candidate's own description counts fully, in its heading half.
-        score = (self._long_list_scores(candidates, weights, total, context)
-                 if len(candidates) > 24 else _short_list_scores(candidates, weights, total, context))
-        for j, cand in enumerate(candidates):
-            if cand.get("code") == declared:
+        if len(candidates) > 24:
+            view = self._view(given, candidates, context)
+            score = view.scores(weights, total)
+            for j in view.at_code.get(declared, ()):
                 score[j] += prior
+        else:
+            score = _short_list_scores(candidates, weights, total, context)
+            for j, cand in enumerate(candidates):
+                if cand.get("code") == declared:
+                    score[j] += prior
         logits = score / 0.1 + _normals(self._rng(request, "r").getrandbits(32),
                                         len(candidates)) * (noise / 0.1)
         best = int(np.argmax(logits))
@@ -197,20 +204,24 @@ class OfflineProvider(BaseProvider):
         return _json({"code": code, "confidence": round(confidence, 3),
                            "rationale": _rationale(query, candidates[best], code == declared)})
 
-    def _long_list_scores(self, candidates: list[dict[str, str]], weights: dict[str, float],
-                          total: float, context: bool) -> Any:
-        """Scores over a long list (a chapter's listing recurs: its word index is built once)."""
+    def _view(self, given: Any, candidates: list[dict[str, str]], context: bool) -> _CandidateView:
+        """The word index of a long list (a chapter's listing recurs: built once). The rerank
+        stage passes one list object per listing, so the object itself is looked up first (held
+        by the entry, so its id cannot be reused); another list with the same codes finds it too."""
+        found = self._by_object.get((id(given), context))
+        if found is not None and found[0] is given:
+            return found[1]
         key = (tuple(c.get("code", "") for c in candidates), context)
         view = self._views.get(key)
         if view is None:
             if len(self._views) > 4096:
                 self._views.clear()
+                self._by_object.clear()
             view = self._views[key] = _CandidateView(candidates, context)
-        score = -view.penalty.copy()
-        for q, w in weights.items():
-            score[view.heading.get(q, _NONE)] += 0.5 * w / total
-            score[view.own.get(q, _NONE)] += 0.5 * w / total
-        return score
+        if len(self._by_object) > 4096:
+            self._by_object.clear()
+        self._by_object[(id(given), context)] = (given, view)
+        return view
 
 
 def _short_list_scores(candidates: list[dict[str, str]], weights: dict[str, float], total: float,
@@ -254,6 +265,19 @@ class _CandidateView:
         self.own = own
         self.heading = near
         self.penalty = np.array(penalty)
+        at_code: dict[Any, list[int]] = {}
+        for j, cand in enumerate(candidates):
+            at_code.setdefault(cand.get("code"), []).append(j)
+        self.at_code = at_code
+
+    def scores(self, weights: dict[str, float], total: float) -> Any:
+        """A query's scores over the list: a query word in a candidate's own description counts
+        fully, in its heading half."""
+        score = -self.penalty.copy()
+        for q, w in weights.items():
+            score[self.heading.get(q, _NONE)] += 0.5 * w / total
+            score[self.own.get(q, _NONE)] += 0.5 * w / total
+        return score
 
 
 def _json(fields: dict[str, Any]) -> str:

@@ -28,7 +28,9 @@ def test_long_and_short_list_scores_agree(context: bool) -> None:
         pool = [w for i in picked[:5] for w in words(tax.full_text(i))] + ["zzz"]
         weights = {w: provider.knowledge.idf(w) for w in dict.fromkeys(rng.sample(pool, 4))}
         total = sum(weights.values())
-        long = provider._long_list_scores(candidates, weights, total, context)
+        long = provider._view(candidates, candidates, context).scores(weights, total)
+        again = provider._view(list(candidates), candidates, context)  # another list, same codes
+        assert again is provider._view(candidates, candidates, context)
         short = _short_list_scores(candidates, weights, total, context)
         np.testing.assert_allclose(long, short, atol=1e-12)
         # and by hand for one candidate: own words count fully, heading-only words half
