@@ -284,3 +284,25 @@ def test_the_run_records_the_code_version_git_reports(ledger: Ledger) -> None:
     else:
         assert stored.code is None
     assert stored.environment is not None and "numpy" in stored.environment["packages"]
+
+
+@pytest.mark.parametrize("config", ["02_embeddings", "03_hybrid"])
+def test_the_chunk_size_changes_no_prediction_and_scores_only_in_float32_rounding(
+        tmp_path: Path, config: str) -> None:
+    """``run.chunk`` is an execution knob (not a new variant): chunks of 37 and of the default give
+    the same predictions and outputs. The similarity scores may differ in float32 rounding (BLAS
+    rounds a row's products differently in blocks of other shapes), never by more."""
+    import numpy as np
+
+    source = ROOT / "configs" / f"{config}.toml"
+    chunked = tmp_path / f"{config}.toml"
+    chunked.write_text(source.read_text().replace("[run]\n", "[run]\nchunk = 37\n", 1))
+    got = []
+    for path, db in ((source, tmp_path / "a.db"), (chunked, tmp_path / "b.db")):
+        with Ledger(db, create=True) as led:
+            [run] = run_experiment(led, path, hypothesis="chunk", sample=400, seed=3)
+            got.append((run.variant, led.records(run.id)))
+    (va, a), (vb, b) = got
+    assert va == vb and a.ids == b.ids and a.predictions == b.predictions and a.outputs == b.outputs
+    for key in ("scores.flag", "scores.retrieval_sim"):
+        np.testing.assert_allclose(np.array(a.numeric[key]), np.array(b.numeric[key]), rtol=0, atol=1e-5)
