@@ -111,6 +111,15 @@ def _publish(save: Callable[[Path], None], data: Path, meta: Path, digest: str,
         meta_tmp.unlink(missing_ok=True)
 
 
+def _paths(kind: str, fields: Mapping[str, Any], suffix: str,
+           folder: Path | None) -> tuple[Path, Path, Path, str]:
+    """(data file, its sidecar, the key's lock file, the key's digest) of an artifact."""
+    digest = key_digest({"kind": kind, **fields})
+    stem = (folder or cache_dir()) / f"{kind}-{digest[:32]}"
+    data = stem.with_name(stem.name + suffix)
+    return data, data.with_name(data.name + ".json"), stem.with_name(stem.name + ".lock"), digest
+
+
 def cached(
     kind: str, fields: Mapping[str, Any], suffix: str, build: Callable[[], T],
     save: Callable[[T, Path], None], load: Callable[[Path], T], folder: Path | None = None,
@@ -122,10 +131,7 @@ def cached(
     the file is unreadable.
     """
     start = time.perf_counter()
-    digest = key_digest({"kind": kind, **fields})
-    folder = folder or cache_dir()
-    data = folder / f"{kind}-{digest[:32]}{suffix}"
-    meta = data.with_name(data.name + ".json")
+    data, meta, lock, digest = _paths(kind, fields, suffix, folder)
 
     def hit() -> Cached[T] | None:
         if _check(data, meta, digest):
@@ -141,8 +147,8 @@ def cached(
     why = _check(data, meta, digest)
     with contextlib.ExitStack() as stack:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(_exclusive(folder / f"{kind}-{digest[:32]}.lock"))
+            data.parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(_exclusive(lock))
         except OSError:
             return Cached(build(), "uncached", time.perf_counter() - start, None)
         found = hit()  # another process may have built it while we waited for the lock
@@ -174,27 +180,22 @@ def load_marshal(path: Path) -> Any:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def _table_paths(kind: str, fields: Mapping[str, Any], folder: Path | None) -> tuple[Path, Path, str]:
-    digest = key_digest({"kind": kind, **fields})
-    data = (folder or cache_dir()) / f"{kind}-{digest[:32]}.marshal"
-    return data, data.with_name(data.name + ".json"), digest
-
-
-def _valid_counts(value: Any) -> dict[str, int]:
+def check_counts(value: Any, path: Path) -> dict[str, int]:
+    """``value`` when it is a table of counts (text -> int >= 0), else a ValueError naming ``path``."""
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and type(v) is int and v >= 0 for k, v in value.items()):
-        raise ValueError("not a table of counts")
+        raise ValueError(f"{path}: not a table of counts")
     return value
 
 
 def load_counts(kind: str, fields: Mapping[str, Any], folder: Path | None = None) -> dict[str, int]:
     """A table of counts that grows from run to run (text -> count), or ``{}`` when there is none
     or the file does not check out (size, SHA-256 and key in its sidecar, as :func:`cached`)."""
-    data, meta, digest = _table_paths(kind, fields, folder)
+    data, meta, _, digest = _paths(kind, fields, ".marshal", folder)
     if _check(data, meta, digest):
         return {}
     try:
-        return _valid_counts(load_marshal(data))
+        return check_counts(load_marshal(data), data)
     except (ValueError, OSError):
         return {}
 
@@ -206,10 +207,10 @@ def add_counts(kind: str, fields: Mapping[str, Any], new: Mapping[str, int], lim
     is left as it is."""
     if not new:
         return
-    data, meta, digest = _table_paths(kind, fields, folder)
+    data, meta, lock, digest = _paths(kind, fields, ".marshal", folder)
     try:
         data.parent.mkdir(parents=True, exist_ok=True)
-        with _exclusive(data.with_name(data.name.removesuffix(".marshal") + ".lock")):
+        with _exclusive(lock):
             table = load_counts(kind, fields, folder)
             table = {**table, **new} if len(table) + len(new) <= limit else dict(new)
             _publish(lambda path: save_marshal(table, path), data, meta, digest, fields)

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.model import Run, RunInput
@@ -29,6 +29,9 @@ from .data import Dataset, Record
 from .providers import Cancelled
 from .stages import Batch, Context, RecordOutput
 from .taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from ledger.evalsets import EvalSet
 
 Progress = Callable[[int, int, str], None]
 Outputs = Callable[[Run, list[RecordOutput]], None]
@@ -220,12 +223,11 @@ class _Chosen:
 
 def _evaluation_set(ledger: Ledger, data: Dataset, name: str | None, n: int | None, seed: int) -> _Chosen:
     from .data import sample_indices
-    from .evalsets import from_eval_records, to_eval_records
+    from .evalsets import to_eval_records
 
     if name is not None:
         stored = ledger.evalset(name)
-        return _Chosen(stored.name, from_eval_records(
-            ledger.evalset_records(stored.id, digest=stored.digest)), None)
+        return _Chosen(stored.name, _records_of(ledger, stored), None)
     indices = sample_indices(data.size, n, seed)
     whole = len(indices) == data.size
     set_name = f"{data.name}-all" if whole else f"{data.name}-n{len(indices)}-seed{seed}"
@@ -246,14 +248,19 @@ def _stored_set(ledger: Ledger, name: str, source: dict[str, Any]) -> list[Recor
     digest, population, sample size and seed in its source), checked against its digest."""
     from ledger.errors import UsageError
 
-    from .evalsets import from_eval_records
-
     try:
         stored = ledger.evalset(name)
     except UsageError:
         return None
     if any(stored.source.get(key) != value for key, value in source.items()):
         return None  # another draw under this name: storing it again says so
+    return _records_of(ledger, stored)
+
+
+def _records_of(ledger: Ledger, stored: EvalSet) -> list[Record]:
+    """A stored set's declarations, its columns checked against its digest first."""
+    from .evalsets import from_eval_records
+
     return from_eval_records(ledger.evalset_records(stored.id, digest=stored.digest))
 
 

@@ -136,10 +136,6 @@ def listing_counts(tax: Taxonomy, context: bool) -> dict[str, int]:
 
 
 def _load_counts(path: Path) -> dict[str, int]:
-    from ..cache import load_marshal
+    from ..cache import check_counts, load_marshal
 
-    counts = load_marshal(path)
-    if not isinstance(counts, dict) or not all(
-            isinstance(k, str) and type(v) is int for k, v in counts.items()):
-        raise ValueError(f"{path}: not a table of token counts")
-    return counts
+    return check_counts(load_marshal(path), path)
