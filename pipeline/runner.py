@@ -161,8 +161,10 @@ def run_experiment(
 def _preload(cfg: Config) -> None:
     """Start loading the models the run will need on a thread, while this one reads the
     taxonomy and draws the sample: the token counts of lines counted in earlier runs, the
-    WordLlama tokenizer (its file is parsed without holding the GIL) and the tiktoken encoding
-    of the offline provider. The stages ask for the same
+    WordLlama tokenizer (its file is parsed without holding the GIL) and, when no line was
+    counted before, the tiktoken encoding of the offline provider (building it holds the GIL for
+    0.1-0.15 s; a run on lines counted before encodes nothing, and one that meets a new line
+    loads it then). The stages ask for the same
     once-per-process objects and wait for them; a failure here is ignored (the stage loads
     again and reports it)."""
     embedder = cfg.retrieve.enabled and cfg.retrieve.embedder == "wordllama"
@@ -173,15 +175,16 @@ def _preload(cfg: Config) -> None:
 
     def work() -> None:
         try:
+            recalled = 0
             if counting:
                 from .tokens import recall_counted
 
-                recall_counted()
+                recalled = recall_counted()
             if embedder:
                 from .embed import wordllama
 
                 wordllama(cfg.retrieve.dims)
-            if counting:
+            if counting and not recalled:
                 from .tokens import encoding
 
                 encoding()

@@ -179,12 +179,15 @@ def _table_fields() -> dict[str, Any]:
     return {"tokenizer": identity(), "python": list(sys.version_info[:2])}
 
 
-def recall_counted() -> None:
+def recall_counted() -> int:
     """Take the lines counted in earlier runs (the user cache's table; none when it is missing or
-    does not check out) as already counted. Each entry's key is the very text it counts."""
+    does not check out) as already counted; how many there were. Each entry's key is the very
+    text it counts."""
     from .cache import load_counts
 
-    remember(load_counts("token-counts", _table_fields()))
+    table = load_counts("token-counts", _table_fields())
+    remember(table)
+    return len(table)
 
 
 def keep_counted() -> None:
