@@ -95,8 +95,10 @@ class Retriever:
                 lambda path: VectorIndex.restore(path, self.vectors, cfg.metric,
                                                  cfg.expansion_search))
             self.index: VectorIndex | ExactIndex = parts["hnsw"].value
-        else:
-            self.index = ExactIndex(self.vectors, metric=cfg.metric)
+        # Every stored score is exact (float64, query by query): the graph only shortlists.
+        self.exact = ExactIndex(self.vectors, metric=cfg.metric)
+        if cfg.search != "hnsw":
+            self.index = self.exact
         self.bm25: BM25 | None = None
         if cfg.hybrid_weight > 0:
             parts["bm25"] = cached("bm25", {"taxonomy": taxonomy.digest, "k1": 1.2, "b": 0.75},
@@ -144,20 +146,6 @@ class Retriever:
             return self._openai(texts)
         return self.embedder.embed(texts), 0
 
-    def dense_sim(self, q: np.ndarray, cands: np.ndarray) -> np.ndarray:
-        """Similarity of each query row to its candidate row (``cands``: one per query row, or
-        several for one query)."""
-        import numpy as np
-
-        v = np.asarray(self.vectors[cands], dtype=np.float32)
-        if self.cfg.metric == "l2sq":
-            return -np.sum((v - q) ** 2, axis=-1)
-        dots = np.sum(v * q, axis=-1)
-        if self.cfg.metric == "cos":
-            norms = np.linalg.norm(v, axis=-1) * np.maximum(np.linalg.norm(q, axis=-1), 1e-12)
-            return dots / np.maximum(norms, 1e-12)
-        return dots
-
     def search(self, texts: list[str], declared: np.ndarray) -> tuple[
         list[list[int]], list[list[float]], np.ndarray, int
     ]:
@@ -170,9 +158,14 @@ class Retriever:
         decl = np.full(len(texts), np.nan)
         if w == 0:
             keys, sims = self.index.search(queries, k)
+            if self.index is not self.exact:  # the graph's shortlist, scored exactly
+                sims = self.exact.scores(queries, keys)
+                order = np.lexsort((keys, -sims), axis=1)
+                keys = np.take_along_axis(keys, order, axis=1)
+                sims = np.take_along_axis(sims, order, axis=1)
             known = declared >= 0
             if known.any():
-                decl[known] = self.dense_sim(queries[known], declared[known])
+                decl[known] = self.exact.scores(queries[known], declared[known][:, None])[:, 0]
             valid = keys >= 0
             out_c = [row[ok].tolist() for row, ok in zip(keys, valid, strict=True)]
             out_s = [row[ok].tolist() for row, ok in zip(sims, valid, strict=True)]
@@ -194,12 +187,9 @@ class Retriever:
 
         assert self.bm25 is not None
         w, n, k = self.cfg.hybrid_weight, len(self.vectors), min(self.cfg.top_k, len(self.vectors))
-        if isinstance(self.index, VectorIndex):  # the graph's shortlist; the scores are exact
-            dense = ExactIndex(self.vectors, self.cfg.metric).similarity(q)
-            dense_keys = self.index.search(q, wide)[0]
-        else:
-            dense = self.index.similarity(q)
-            dense_keys = np.argpartition(dense, n - wide, axis=1)[:, n - wide:]
+        dense_keys, dense_sims = self.index.search(q, wide)  # the graph's or the exact shortlist
+        if self.index is not self.exact:
+            dense_sims = self.exact.scores(q, dense_keys)
         m = len(texts)
         # BM25's non-zero scores only (flat positions row * n + column, ascending): a dense
         # (records x subheadings) matrix would be mostly zeros to fill, scan and index.
@@ -223,13 +213,19 @@ class Retriever:
         # `wide`, among equal scores the first subheadings), -1 = none.
         pool = np.full((m, 2 * wide), -1, dtype=np.int64)
         pool[:, :wide] = dense_keys[:, :wide]
+        known_sims = np.full(pool.shape, np.nan)  # the dense shortlist's scores, computed once
+        known_sims[:, :wide] = dense_sims[:, :wide]
         # by row, then score down, then column (a stable sort of entries already in column order)
         order = np.lexsort((-vals, hit_r))
         hit_r, hit_c = hit_r[order], hit_c[order]
         rank = np.arange(len(hit_r)) - np.searchsorted(hit_r, hit_r)  # place within its row
         keep = rank < wide
         pool[hit_r[keep], wide + rank[keep]] = hit_c[keep]
-        pool.sort(axis=1)
+        lexical = pool[:, wide:]
+        known_sims[:, wide:] = self.exact.scores(q, lexical)
+        by_column = np.argsort(pool, axis=1, kind="stable")
+        pool = np.take_along_axis(pool, by_column, axis=1)
+        known_sims = np.take_along_axis(known_sims, by_column, axis=1)
         dup = np.zeros(pool.shape, dtype=bool)
         dup[:, 1:] = pool[:, 1:] == pool[:, :-1]
         rows = np.arange(m)[:, None]
@@ -237,7 +233,7 @@ class Retriever:
         # (the same operations element by element as over whole rows).
         cols = np.maximum(pool, 0)
         lex = lex_at(np.broadcast_to(rows, cols.shape), cols)
-        hybrid = (1 - w) * dense[rows, cols] + w * lex / scale
+        hybrid = (1 - w) * known_sims + w * lex / scale
         scores = np.where((pool >= 0) & ~dup, hybrid, -np.inf)
         order = np.lexsort((pool, -scores), axis=1)[:, :k]
         part = np.take_along_axis(pool, order, axis=1)
@@ -246,7 +242,8 @@ class Retriever:
         decl = np.full(m, np.nan)
         known = np.nonzero(declared >= 0)[0]
         d = declared[known]
-        decl[known] = (1 - w) * dense[known, d] + w * lex_at(known, d) / scale[known, 0]
+        dense_d = self.exact.scores(q[known], d[:, None])[:, 0]
+        decl[known] = (1 - w) * dense_d + w * lex_at(known, d) / scale[known, 0]
         return ([row[v].tolist() for row, v in zip(part, ok, strict=True)],
                 [row[v].astype(float).tolist() for row, v in zip(scores, ok, strict=True)], decl)
 

@@ -77,7 +77,48 @@ def test_exact_index_is_the_brute_force_reference(metric: str, unit: bool) -> No
     keys, sims = ExactIndex(vectors, metric).search(queries, 7)
     ref_keys, ref_sims = exact_search(vectors, queries, 7, metric)
     np.testing.assert_array_equal(keys, ref_keys)
-    np.testing.assert_allclose(sims, ref_sims, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(sims, ref_sims, rtol=1e-5, atol=1e-5)  # float32 sums
+
+
+@pytest.mark.parametrize("metric", ["cos", "ip", "l2sq"])
+def test_exact_index_answers_the_same_bits_whatever_the_block_of_queries(metric: str) -> None:
+    """A query's keys and scores do not depend on the queries searched with it (BLAS rounds a
+    float32 row differently in blocks of other shapes), and they are the float64 brute force's
+    to float32's error: ties within it (exact duplicates, rows 1e-7 apart) are broken by the
+    lower key, and no row left out beats the k-th by more than that error."""
+    rng = np.random.default_rng(8)
+    vectors = rng.normal(size=(900, 32)).astype(np.float32)
+    vectors[100:140] = vectors[7]  # 41 equal rows: a 41-way tie
+    vectors[200:203] = vectors[9] * np.float32(1.0000001)  # ties within float32's error
+    queries = rng.normal(size=(700, 32)).astype(np.float32)
+    queries[:50] = vectors[7] + rng.normal(scale=1e-3, size=(50, 32)).astype(np.float32)
+    queries[50:60] = vectors[9]
+    queries[60] = 0.0  # an empty text's vector
+    index = ExactIndex(vectors, metric)
+    keys, sims = index.search(queries, 10)
+    for size in (1, 37, 600):
+        parts = [index.search(queries[lo:lo + size], 10) for lo in range(0, len(queries), size)]
+        np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), keys)
+        np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), sims)
+    np.testing.assert_array_equal(index.scores(queries, keys), sims)
+    v, q = vectors.astype(np.float64), queries.astype(np.float64)  # the reference, in float64
+    if metric == "cos":
+        ref = (q @ (v / np.linalg.norm(v, axis=1, keepdims=True)).T) / np.maximum(
+            np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    elif metric == "ip":
+        ref = q @ v.T
+    else:
+        ref = -((q[:, None, :] - v[None, :, :]) ** 2).sum(-1)
+    tol = 1e-4 * np.maximum(1.0, np.abs(ref).max(axis=1))
+    for r in range(len(queries)):
+        got = ref[r, keys[r]]
+        np.testing.assert_allclose(sims[r], got, rtol=0, atol=tol[r])
+        assert np.all(np.diff(got) <= tol[r])  # best first
+        left = np.delete(ref[r], keys[r])
+        assert left.max() <= got[-1] + tol[r]  # nothing left out is better
+    assert keys[5].tolist() == [7, *range(100, 109)]  # the 41-way tie: the lowest keys
+    if metric != "l2sq":  # a zero query ties every row at 0: the first ten
+        assert keys[60].tolist() == list(range(10))
 
 
 def test_exact_search_is_brute_force() -> None:
