@@ -21,9 +21,10 @@ class RunSection:
     name: str = ""
     sample: int | None = 500
     seed: int = 0
-    # Records per chunk through the stages; 0 = automatic: 200 offline, and with an API provider
-    # enough for 50 rounds of `concurrency` calls: a chunk ends when its slowest call (say one
-    # that waited out a 429's retry-after) does, and the other workers idle until then.
+    # Records per chunk through the stages; 0 = automatic: 1,000 when no stage calls a model,
+    # else 200 offline, and with an API provider enough for 50 rounds of `concurrency` calls: a
+    # chunk ends when its slowest call (say one that waited out a 429's retry-after) does, and
+    # the other workers idle until then.
     chunk: int = 0
 
 

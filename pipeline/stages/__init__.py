@@ -61,6 +61,7 @@ class Context:
     cancel: threading.Event | None = None
     totals: dict[str, StageTotals] = field(default_factory=dict)
     parse_errors: int = 0
+    memo: dict[str, dict[Any, Any]] = field(default_factory=dict)  # a stage's answers this run
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():

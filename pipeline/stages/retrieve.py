@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..taxonomy import Taxonomy
 
 NAME = "retrieve"
+SEEN_LIMIT = 200_000  # declarations a run remembers the answers of (then it starts again)
+Answer = tuple[list[int], list[float], float]  # candidates, their scores, the declared code's
 _CACHE: dict[tuple[Any, ...], Retriever] = {}
 _LOCK = threading.Lock()
 
@@ -146,10 +148,40 @@ class Retriever:
             return self._openai(texts)
         return self.embedder.embed(texts), 0
 
-    def search(self, texts: list[str], declared: np.ndarray) -> tuple[
+    def search(self, texts: list[str], declared: np.ndarray,
+               seen: dict[tuple[str, int], Answer] | None = None) -> tuple[
         list[list[int]], list[list[float]], np.ndarray, int
     ]:
-        """Top-k candidate positions and scores per text, the declared code's score, tokens."""
+        """Top-k candidate positions and scores per text, the declared code's score, tokens.
+        A declaration that recurs (the same text and declared code: common in customs data) is
+        embedded and searched once, in this call and, through ``seen`` (what earlier calls of
+        the run answered), across calls; every copy gets the answer it gets alone."""
+        import numpy as np
+
+        first: dict[tuple[str, int], int] = {}
+        inverse = [first.setdefault(pair, len(first))
+                   for pair in zip(texts, declared.tolist(), strict=True)]
+        if seen is None and len(first) == len(texts):
+            return self._search_distinct(texts, declared)
+        pairs = list(first)
+        todo = pairs if seen is None else [p for p in pairs if p not in seen]
+        found: dict[tuple[str, int], Answer] = {}
+        used = 0
+        if todo:
+            c, sc, dec, used = self._search_distinct(
+                [t for t, _ in todo], np.array([d for _, d in todo], dtype=declared.dtype))
+            found = {p: (c[j], sc[j], float(dec[j])) for j, p in enumerate(todo)}
+            if seen is not None:
+                if len(seen) + len(found) > SEEN_LIMIT:
+                    seen.clear()
+                seen.update(found)
+        answers = [found[p] if p in found else seen[p] for p in pairs]  # type: ignore[index]
+        return ([list(answers[i][0]) for i in inverse], [list(answers[i][1]) for i in inverse],
+                np.array([answers[i][2] for i in inverse], dtype=np.float64), used)
+
+    def _search_distinct(self, texts: list[str], declared: np.ndarray) -> tuple[
+        list[list[int]], list[list[float]], np.ndarray, int
+    ]:
         import numpy as np
 
         k = self.cfg.top_k
@@ -273,7 +305,8 @@ def run(ctx: Context, batch: Batch) -> None:
     timer = Timer()
     if idx:
         texts = [batch.texts[i] for i in idx]
-        cands, sims, decl, used = ctx.retriever.search(texts, batch.declared[idx])
+        cands, sims, decl, used = ctx.retriever.search(texts, batch.declared[idx],
+                                                       ctx.memo.setdefault(NAME, {}))
         ix = np.asarray(idx)
         for j, i in enumerate(idx):
             batch.candidates[i] = cands[j]

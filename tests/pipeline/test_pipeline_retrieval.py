@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+from typing import Any
 
 import numpy as np
 import pytest
@@ -245,6 +246,37 @@ def test_hybrid_retrieval_is_the_blend_it_promises(tax: Taxonomy) -> None:
         assert cands[i] == pool, text
         np.testing.assert_allclose(scores[i], blend[pool], atol=1e-5)
         assert decl[i] == pytest.approx(blend[declared[i]], abs=1e-5)
+
+
+@pytest.mark.parametrize("hybrid", [0.0, 0.5])
+def test_a_recurring_declaration_gets_the_answer_it_gets_alone(tax: Taxonomy, hybrid: float) -> None:
+    """Copies of a declaration (same text and declared code) are searched once; each copy's
+    candidates, scores and declared-code score are what the record gets searched on its own,
+    to the bit; the same text with another declared code keeps its own declared score."""
+    from pipeline.config import RetrieveSection
+    from pipeline.stages.retrieve import Retriever
+
+    r = Retriever(tax, RetrieveSection(hybrid_weight=hybrid, top_k=10))
+    base = [x.text for x in generate(tax, 200, seed=4).records[:40]]
+    texts = base + base[:15] + base[5:10]
+    declared = np.array([tax.position[tax.codes[(11 * i) % 40]] for i in range(len(base))]
+                        + [tax.position[tax.codes[(11 * i) % 40]] for i in range(15)]
+                        + [tax.position[tax.codes[3]]] * 5)
+    declared[7] = -1  # a code the taxonomy lacks
+    cands, scores, decl, _ = r.search(texts, declared)
+    seen: dict[tuple[str, int], Any] = {}  # across calls, as a run's chunks share it
+    split = [r.search(texts[lo:lo + 23], declared[lo:lo + 23], seen) for lo in range(0, 60, 23)]
+    assert len(seen) == len(set(zip(texts, declared.tolist(), strict=True)))
+    for got in (split, [r.search(texts, declared, {})]):
+        assert [c for part in got for c in part[0]] == cands
+        assert [x for part in got for x in part[1]] == scores
+        np.testing.assert_array_equal(np.concatenate([part[2] for part in got]), decl)
+    for i, text in enumerate(texts):
+        c1, s1, d1, _ = r.search([text], declared[i:i + 1])
+        assert cands[i] == c1[0] and scores[i] == s1[0], i
+        assert (np.isnan(decl[i]) and np.isnan(d1[0])) or decl[i] == d1[0], i
+    assert cands[40] is not cands[0]  # copies, not one shared list
+    assert decl[55] != decl[5]  # the same text, another declared code
 
 
 def test_bm25_sparse_scores_are_the_dense_matrix_entries_bit_for_bit(tax: Taxonomy) -> None:
