@@ -206,6 +206,7 @@ class Guard:
         self.path = path
         self._thread_lock = threading.RLock()
         self._fd: int | None = None
+        self._shm_fd: int | None = None
         self._depth = 0
 
     def _open(self) -> int:
@@ -257,27 +258,47 @@ class Guard:
     def checkpoint_if_due(self, conn: sqlite3.Connection) -> None:
         """Checkpoint while holding the lock, when the log written since the last checkpoint has
         grown past SQLite's usual mark (what its auto-checkpoint would do)."""
-        size = wal_bytes(self.path)
+        size = self.wal_bytes()
         if size is not None and size >= CHECKPOINT_WAL_BYTES:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
+    def wal_bytes(self) -> int | None:
+        """:func:`wal_bytes` of this ledger, read through a descriptor on the ``-shm`` file kept
+        open as long as the ledger is. Closing any descriptor on a file drops every POSIX lock
+        the process holds on it, SQLite's included: opening and closing the ``-shm`` file on
+        each append dropped SQLite's lock that marks the wal-index in use, and another process
+        opening the ledger then reset the file under this one's memory map (the writer died of
+        SIGBUS, 1 run in 4 of the eight-writer test)."""
+        shm = f"{self.path}-shm"
+        try:
+            now = os.stat(shm)
+            if self._shm_fd is not None:
+                held = os.fstat(self._shm_fd)
+                if (held.st_dev, held.st_ino) != (now.st_dev, now.st_ino):
+                    # Replaced (every connection closed, SQLite deleted it): the old file's locks
+                    # are no one's, so closing the old descriptor drops nothing.
+                    os.close(self._shm_fd)
+                    self._shm_fd = None
+            if self._shm_fd is None:
+                self._shm_fd = os.open(shm, os.O_RDONLY)
+            return wal_bytes(os.pread(self._shm_fd, 48, 0))
+        except OSError:
+            return None
+
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """After the ledger's connections are closed (SQLite holds no lock any more)."""
+        for fd in (self._fd, self._shm_fd):
+            if fd is not None:
+                os.close(fd)
+        self._fd = self._shm_fd = None
 
 
-def wal_bytes(path: Path) -> int | None:
-    """Bytes of log in ``path``'s WAL not yet reset by a checkpoint: the ``mxFrame`` (valid frames)
-    and page size of the wal-index header, the first 48 bytes of the ``-shm`` file (documented
-    at sqlite.org/walformat.html, native byte order). The ``-wal`` file's size will not do: a
-    checkpoint leaves the file at its size and the log restarts inside it. None when unreadable
-    (the caller then does not checkpoint; the next append tries again)."""
-    try:
-        with open(f"{path}-shm", "rb", buffering=0) as fh:
-            head = fh.read(48)
-    except OSError:
-        return None
+def wal_bytes(head: bytes) -> int | None:
+    """Bytes of log in a WAL not yet reset by a checkpoint, from the first 48 bytes of its
+    ``-shm`` file (the wal-index header: ``mxFrame``, the valid frames, and the page size;
+    documented at sqlite.org/walformat.html, native byte order). The ``-wal`` file's size will
+    not do: a checkpoint leaves the file at its size and the log restarts inside it. None when
+    unreadable (the caller then does not checkpoint; the next append tries again)."""
     if len(head) < 48:
         return None
     page = int.from_bytes(head[14:16], sys.byteorder)

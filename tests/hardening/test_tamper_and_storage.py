@@ -169,10 +169,8 @@ def test_the_wal_is_checkpointed_per_4_mb_of_log_not_after_every_append(tmp_path
         assert written > 2 * CHECKPOINT_WAL_BYTES
         assert 1 <= len(checkpoints) <= written // CHECKPOINT_WAL_BYTES + 1
         led.conn.set_trace_callback(None)
-        from ledger.witness import wal_bytes
-
         page = led.conn.execute("PRAGMA page_size").fetchone()[0]
-        before = wal_bytes(db)
+        before = led._guard.wal_bytes()
         _busy, log_frames, _done = led.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert before == log_frames * (page + 24) and 0 < before < CHECKPOINT_WAL_BYTES
 

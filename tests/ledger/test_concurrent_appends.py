@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger import Ledger
+from ledger import Ledger, Records, RunInput
 
 WRITER = r"""
 import sys
@@ -45,3 +45,34 @@ def test_eight_processes_fifty_runs_each(tmp_path: Path) -> None:
     assert len({r.uid for r in runs}) == 400  # no duplicates
     assert {r.hypothesis for r in runs} == {f"{w}-{i}" for w in range(8) for i in range(50)}
     assert report.ok, report.problems
+
+
+HOLDS_DMS = r"""
+import fcntl, os, sys
+fd = os.open(sys.argv[1] + "-shm", os.O_RDWR)
+try:  # SQLite's "wal-index in use" lock: a read lock on byte 128 of the -shm file per process
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128, os.SEEK_SET)
+except OSError:
+    print("held")
+else:
+    print("free")
+"""
+
+
+def test_a_writer_keeps_sqlites_locks_on_the_wal_index(tmp_path: Path) -> None:
+    """After appends (each followed by the checkpoint check, which reads the -shm header) the
+    writing process still holds SQLite's lock marking the wal-index in use, so no other process
+    can reset the file under its memory map. Before, the check opened and closed the -shm file,
+    and closing a descriptor drops all of a process's POSIX locks on the file: the lock was
+    gone after the first append (a writer of the eight-process test then died of SIGBUS)."""
+    path = tmp_path / "l.db"
+    recs = Records.from_rows([{"id": f"r{i}", "label": "ok", "prediction": "ok"} for i in range(20)])
+    with Ledger(path, create=True) as led:
+        for i in range(3):
+            led.append(RunInput(experiment="e", hypothesis=str(i), records=recs, positive_label="wrong"))
+            probe = subprocess.run([sys.executable, "-c", HOLDS_DMS, str(path)],
+                                   capture_output=True, text=True, timeout=60, check=True)
+            assert probe.stdout.strip() == "held", i
+    probe = subprocess.run([sys.executable, "-c", HOLDS_DMS, str(path)], capture_output=True,
+                           text=True, timeout=60)
+    assert probe.returncode != 0 or probe.stdout.strip() == "free"  # closed: gone or free
