@@ -38,6 +38,40 @@ def test_line_by_line_count_is_exact_on_any_text(parts: list[str]) -> None:
     assert tokens.count(text) == tokens.count_whole(text)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=60))
+def test_an_ascii_line_counted_by_its_pieces_is_exact(text: str) -> None:
+    """Any ASCII text (control characters, quotes, digits, runs of spaces and newlines) is split
+    into the pieces tiktoken's own pattern gives (with the ``regex`` module, as tiktoken's
+    reference splitter), and the sum over them is the encoder's count of the whole."""
+    import regex
+
+    assert tokens._ASCII_PIECES.findall(text) == regex.findall(tokens.PATTERN, text)
+    assert tokens._count_line(text) == tokens.count_whole(text)
+
+
+def test_the_splitter_is_the_encodings_own_pattern() -> None:
+    assert tokens.encoding()._pat_str == tokens.PATTERN
+
+
+def test_a_new_line_of_words_counted_before_needs_no_encoder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new declaration's line whose words (pieces) were counted in an earlier line is counted
+    exactly without the encoder; a line with a new word encodes that word only."""
+    _fresh_memo(monkeypatch)
+    first = "Declaration: SMARTPHNE 128GB ctn 12 zapatillas\n"
+    later = "Declaration: zapatillas 12 ctn SMARTPHNE 128GB\n"
+    novel = "Declaration: zapatillas quux 12\n"
+    expected = [tokens.count_whole(t) for t in (first, later, novel)]
+    assert tokens.count(first) == expected[0]
+    encoded: list[str] = []
+    real = tokens.count_whole
+    monkeypatch.setattr(tokens, "count_whole", lambda text: encoded.append(text) or real(text))
+    assert tokens.count(later) == expected[1] and encoded == []
+    assert tokens.count(novel) == expected[2] and encoded == [" quux"]
+
+
 def test_the_taxonomy_listing_counts_are_exact_and_come_back_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -106,16 +140,18 @@ def test_two_processes_keeping_counts_at_once_keep_both(tmp_path: Path) -> None:
 
     from pipeline.cache import load_counts
 
-    script = ("import sys; from pipeline import tokens\n"
-              "[tokens.count(f'{sys.argv[1]} line {i}\\nnext') for i in range(3000)]\n"
+    # each process counts 3,000 words of its own (pieces: "alpha" + letters), a line each
+    script = ("import sys, string; from pipeline import tokens\n"
+              "w = lambda i: ''.join(string.ascii_lowercase[int(d)] for d in f'{i:04d}')\n"
+              "[tokens.count(f' {sys.argv[1]}{w(i)} line\\nnext') for i in range(3000)]\n"
               "tokens.keep_counted()\n")
     env = {**__import__("os").environ, "LEDGER_CACHE_DIR": str(tmp_path)}
     procs = [subprocess.Popen([sys.executable, "-c", script, tag], env=env) for tag in ("alpha", "beta")]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     table = load_counts("token-counts", tokens._table_fields(), tmp_path)
     for tag in ("alpha", "beta"):
-        assert table[f"{tag} line 2999\n"] == tokens.count_whole(f"{tag} line 2999\n")
-        assert sum(key.startswith(tag) for key in table) == 3000
+        assert table[f" {tag}cjjj"] == tokens.count_whole(f" {tag}cjjj")  # word 2999
+        assert sum(key.startswith(f" {tag}") for key in table) == 3000
 
 
 def test_a_run_on_lines_counted_before_never_builds_the_encoder(tmp_path: Path) -> None:
