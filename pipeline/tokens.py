@@ -199,7 +199,7 @@ def _count_line(line: str) -> int:
         for piece in _ASCII_PIECES.findall(line):
             n = memo.get(piece)
             if n is None:
-                n = count_whole(piece)
+                n = _count_piece(piece)
                 _keep_counted(piece, n)
             c += n
         _keep(line, c)
@@ -207,6 +207,48 @@ def _count_line(line: str) -> int:
     c = count_whole(line)
     _keep_counted(line, c)
     return c
+
+
+_RANKS_LOCK = threading.Lock()
+
+
+def _ranks() -> dict[bytes, int] | None:
+    """The encoding's merge ranks (from the user cache's parsed copy; None: an unusual
+    installation, where pieces are counted by the encoder)."""
+    with _RANKS_LOCK:
+        return _load_ranks()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_ranks() -> dict[bytes, int] | None:
+    spec = _cached_spec()
+    return None if spec is None else spec["mergeable_ranks"]
+
+
+def _count_piece(piece: str) -> int:
+    """The encoder's count of one piece, by its byte-pair merge written out: a piece that is a
+    token is one; otherwise start from its bytes and merge the adjacent pair of lowest rank (the
+    leftmost of equals) until no pair is a token; the count is the parts left. This is tiktoken's
+    own ``_byte_pair_merge`` (and its reference ``_educational.bpe_encode``); it looks up only
+    the piece's own substrings, so the few new pieces of a run are counted without building the
+    encoder, which takes 0.1-0.15 s holding the GIL. (A test checks it against the encoder.)"""
+    ranks = _ranks()
+    if ranks is None:
+        return count_whole(piece)
+    data = piece.encode("utf-8")
+    if data in ranks:
+        return 1
+    parts = [data[i:i + 1] for i in range(len(data))]
+    while len(parts) > 1:
+        best, at = -1, -1
+        for i in range(len(parts) - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None and (best < 0 or rank < best):
+                best, at = rank, i
+        if at < 0:
+            break
+        parts[at:at + 2] = [parts[at] + parts[at + 1]]
+    return len(parts)
 
 
 def _keep_counted(text: str, n: int) -> None:

@@ -65,11 +65,37 @@ def test_a_new_line_of_words_counted_before_needs_no_encoder(
     novel = "Declaration: zapatillas quux 12\n"
     expected = [tokens.count_whole(t) for t in (first, later, novel)]
     assert tokens.count(first) == expected[0]
-    encoded: list[str] = []
-    real = tokens.count_whole
-    monkeypatch.setattr(tokens, "count_whole", lambda text: encoded.append(text) or real(text))
-    assert tokens.count(later) == expected[1] and encoded == []
-    assert tokens.count(novel) == expected[2] and encoded == [" quux"]
+    counted: list[str] = []
+    real = tokens._count_piece
+    monkeypatch.setattr(tokens, "_count_piece", lambda piece: counted.append(piece) or real(piece))
+    monkeypatch.setattr(tokens, "count_whole", lambda text: pytest.fail(f"encoded {text!r}"))
+    assert tokens.count(later) == expected[1] and counted == []
+    assert tokens.count(novel) == expected[2] and counted == [" quux"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), min_size=1,
+               max_size=24))
+def test_a_piece_counted_by_the_written_out_merge_is_the_encoders(text: str) -> None:
+    """The byte-pair merge written out in Python gives the encoder's own count for any ASCII
+    string (its single-piece entry point: no pre-tokenizer split)."""
+    assert tokens._count_piece(text) == len(tokens.encoding()._encode_single_piece(text))
+
+
+def test_every_piece_of_real_prompts_is_counted_as_the_encoder_counts_it() -> None:
+    """Every piece of 2,000 generated declarations and of every candidate line of the taxonomy
+    (tens of thousands of real pieces: words, codes, numbers, punctuation runs)."""
+    from pipeline.data import generate
+    from pipeline.stages.rerank import listing_line
+
+    tax = hs_taxonomy()
+    texts = [r.text for r in generate(tax, 2000, seed=3).take(range(2000))]
+    texts += [listing_line(tax, c, True) + "\n" for c in range(len(tax))]
+    pieces = {p for t in texts for p in tokens._ASCII_PIECES.findall(t)}
+    assert len(pieces) > 10_000
+    enc = tokens.encoding()
+    assert {p: tokens._count_piece(p) for p in pieces} == {
+        p: len(enc.encode_ordinary(p)) for p in pieces}
 
 
 def test_the_taxonomy_listing_counts_are_exact_and_come_back_from_the_cache(
@@ -129,9 +155,10 @@ def test_lines_counted_in_a_run_are_counted_without_the_encoder_in_the_next(
     table.write_bytes(table.read_bytes()[:-7] + b"\x00" * 7)  # damaged: the sidecar's SHA-256 fails
     _fresh_memo(monkeypatch)
     tokens.recall_counted()
-    encoded: list[str] = []
-    monkeypatch.setattr(tokens, "count_whole", lambda text: encoded.append(text) or real(text))
-    assert [tokens.count(t) for t in texts] == expected and encoded
+    counted: list[str] = []
+    piece = tokens._count_piece
+    monkeypatch.setattr(tokens, "_count_piece", lambda p: counted.append(p) or piece(p))
+    assert [tokens.count(t) for t in texts] == expected and counted  # counted again
 
 
 def test_two_processes_keeping_counts_at_once_keep_both(tmp_path: Path) -> None:
