@@ -80,11 +80,13 @@ _HINT_BYTES = [(hint, sorted(set(hint.encode("ascii")))) for hint in _SHAPE_HINT
 
 
 def _hints_in(text: str) -> set[str]:
-    if len(text) < 512:
+    if len(text) < 1_000_000:  # a substring search per literal: well under a millisecond
         return {hint for hint in _SHAPE_HINTS if hint in text}
-    # Long text: which bytes occur at all (one counting pass), then a substring search only for the
-    # literals whose every character occurs. The literals are ASCII, and UTF-8 encodes any other
-    # character without ASCII bytes, so a literal's bytes all occur wherever the literal does.
+    # Very long text: which bytes occur at all (one counting pass), then a substring search only
+    # for the literals whose every character occurs. The literals are ASCII, and UTF-8 encodes any
+    # other character without ASCII bytes, so a literal's bytes all occur wherever the literal does.
+    # (Not for shorter text: importing numpy here made a run wait 0.1-0.2 s for the import another
+    # thread had started.)
     import numpy as np
 
     data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)

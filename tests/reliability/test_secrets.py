@@ -167,3 +167,26 @@ cache_path = "{cache}"
                  ["export", "-f", "html", "-o", str(tmp_path / "e.html")]):
         _run(args, env, outputs, tmp_path)
     assert _leaks({**outputs, **_files(tmp_path)}) == []
+
+
+@pytest.mark.parametrize("size", [100, 40_000, 1_200_000])
+def test_credential_shapes_are_found_in_text_of_any_length(size: int) -> None:
+    """Short text, a sample's joined columns and text past a megabyte (which takes the byte-count
+    prefilter) agree with the shapes' own expression: each shape found and removed wherever it
+    sits; text holding every literal's letters but no credential is left alone."""
+    from ledger.secrets import _SHAPES, Redactor
+
+    redactor = Redactor([])
+    filler = ("desk-lamp https://example.org/a github ghost bearer eyJhbG AKIA xox AIza " * (size // 70 + 1))[:size]
+    assert _SHAPES.search(filler) is None
+    assert not redactor.found_in(filler) and redactor.text(filler) == filler
+    for secret, gone in ((ANTHROPIC_CANARY, ANTHROPIC_CANARY[-12:]),
+                         (OPENAI_CANARY, OPENAI_CANARY[-12:]), ("ghp_" + "a1" * 18, "a1a1a1"),
+                         ("AKIA" + "B" * 16, "BBBBBBBB"), ("Bearer " + "t0k3n" * 5, "t0k3nt0k3n"),
+                         ("https://user:pa55w0rd@proxy.example", "pa55w0rd")):
+        text = filler[: size // 2] + " " + secret + " " + filler[size // 2:]
+        assert redactor.found_in(text), secret
+        cleaned = redactor.text(text)
+        assert _SHAPES.search(cleaned) is None and cleaned == _SHAPES.sub(
+            lambda m: (m.group(1) or m.group(2) or "") + "[REDACTED]", text)
+        assert gone not in cleaned
