@@ -183,8 +183,8 @@ def test_two_processes_keeping_counts_at_once_keep_both(tmp_path: Path) -> None:
 
 def test_a_run_on_lines_counted_before_never_builds_the_encoder(tmp_path: Path) -> None:
     """Two real processes run the reranker config on the same sample: the second finds every
-    line in the user cache's table and never builds the tiktoken encoding (0.1-0.15 s holding
-    the GIL), and its token counts equal the first run's, which encoded them."""
+    piece in the user cache's table and never builds the tiktoken encoding (0.1-0.15 s holding
+    the GIL) nor even imports tiktoken, and its token counts equal the first run's."""
     import json
     import os
     import subprocess
@@ -199,6 +199,7 @@ def test_a_run_on_lines_counted_before_never_builds_the_encoder(tmp_path: Path) 
         "[run] = run_experiment(Ledger(sys.argv[1], create=True), Path(sys.argv[2]), sample=60,"
         " hypothesis='')\n"
         "print(json.dumps({'built': tokens._encoding.cache_info().currsize,"
+        " 'imported': 'tiktoken' in sys.modules,"
         " 'tokens': run.timing['stages']['rerank']['input_tokens']}))\n"
     )
     env = {**os.environ, "LEDGER_CACHE_DIR": str(tmp_path / "cache")}
@@ -208,5 +209,5 @@ def test_a_run_on_lines_counted_before_never_builds_the_encoder(tmp_path: Path) 
             [sys.executable, "-c", script, str(tmp_path / "l.db"), str(root / "configs/04_reranker.toml")],
             env=env, cwd=root, capture_output=True, text=True, timeout=300, check=True)
         seen.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert seen[0]["built"] == 1 and seen[1]["built"] == 0
+    assert seen[0]["built"] == 1 and seen[1]["built"] == 0 and not seen[1]["imported"]
     assert seen[0]["tokens"] == seen[1]["tokens"] > 0
