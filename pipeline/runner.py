@@ -160,13 +160,13 @@ def run_experiment(
 
 def _preload(cfg: Config) -> None:
     """Start loading the models the run will need on a thread, while this one reads the
-    taxonomy and draws the sample: the token counts of lines counted in earlier runs, the
-    WordLlama tokenizer (its file is parsed without holding the GIL) and, when no line was
-    counted before, the tiktoken encoding of the offline provider (building it holds the GIL for
-    0.1-0.15 s; a run on lines counted before encodes nothing, and one that meets a new line
-    loads it then). The stages ask for the same
-    once-per-process objects and wait for them; a failure here is ignored (the stage loads
-    again and reports it)."""
+    taxonomy and draws the sample: the token counts of pieces counted in earlier runs, the
+    WordLlama tokenizer (numpy's and tokenizers' imports read files; parsing the tokenizer holds
+    the GIL for about 0.09 s) and, when nothing was counted before, the tiktoken encoding of the
+    offline provider (building it holds the GIL for 0.1-0.15 s; a run whose pieces were counted
+    before needs none, and a new piece is counted by the merge written out). The stages ask for
+    the same once-per-process objects and wait for them; a failure here is ignored (the stage
+    loads again and reports it)."""
     embedder = cfg.retrieve.enabled and cfg.retrieve.embedder == "wordllama"
     counting = cfg.provider.name == "offline" and any(
         getattr(cfg, s).enabled for s in ("filter", "enrich", "rerank"))
