@@ -147,7 +147,6 @@ def test_lines_counted_in_a_run_are_counted_without_the_encoder_in_the_next(
     [table] = tmp_path.glob("token-counts-*.marshal")
 
     _fresh_memo(monkeypatch)
-    real = tokens.count_whole
     monkeypatch.setattr(tokens, "count_whole", lambda text: pytest.fail(f"encoded {text!r}"))
     tokens.recall_counted()
     assert [tokens.count(t) for t in texts] == expected
