@@ -97,7 +97,8 @@ class Retriever:
                 lambda path: VectorIndex.restore(path, self.vectors, cfg.metric,
                                                  cfg.expansion_search))
             self.index: VectorIndex | ExactIndex = parts["hnsw"].value
-        # Every stored score is exact (float64, query by query): the graph only shortlists.
+        # Every stored score is the exact index's (query by query, the same whatever the block):
+        # the graph only shortlists.
         self.exact = ExactIndex(self.vectors, metric=cfg.metric)
         if cfg.search != "hnsw":
             self.index = self.exact
@@ -161,21 +162,17 @@ class Retriever:
         first: dict[tuple[str, int], int] = {}
         inverse = [first.setdefault(pair, len(first))
                    for pair in zip(texts, declared.tolist(), strict=True)]
-        if seen is None and len(first) == len(texts):
-            return self._search_distinct(texts, declared)
-        pairs = list(first)
-        todo = pairs if seen is None else [p for p in pairs if p not in seen]
-        found: dict[tuple[str, int], Answer] = {}
+        if seen is None:
+            seen = {}
+        elif len(seen) > SEEN_LIMIT:  # before looking up: every answer read below is kept
+            seen.clear()
+        todo = [p for p in first if p not in seen]
         used = 0
         if todo:
             c, sc, dec, used = self._search_distinct(
                 [t for t, _ in todo], np.array([d for _, d in todo], dtype=declared.dtype))
-            found = {p: (c[j], sc[j], float(dec[j])) for j, p in enumerate(todo)}
-            if seen is not None:
-                if len(seen) + len(found) > SEEN_LIMIT:
-                    seen.clear()
-                seen.update(found)
-        answers = [found[p] if p in found else seen[p] for p in pairs]  # type: ignore[index]
+            seen.update((p, (c[j], sc[j], float(dec[j]))) for j, p in enumerate(todo))
+        answers = [seen[p] for p in first]
         return ([list(answers[i][0]) for i in inverse], [list(answers[i][1]) for i in inverse],
                 np.array([answers[i][2] for i in inverse], dtype=np.float64), used)
 

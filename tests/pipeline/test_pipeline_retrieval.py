@@ -279,6 +279,25 @@ def test_a_recurring_declaration_gets_the_answer_it_gets_alone(tax: Taxonomy, hy
     assert decl[55] != decl[5]  # the same text, another declared code
 
 
+def test_a_run_that_outgrows_its_memory_of_answers_starts_again_and_answers_the_same(
+        tax: Taxonomy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SEEN_LIMIT declarations the memory of answers is cleared before a chunk is looked
+    up (before, a chunk repeating a declaration seen earlier could find it cleared away)."""
+    from pipeline.config import RetrieveSection
+    from pipeline.stages import retrieve
+
+    monkeypatch.setattr(retrieve, "SEEN_LIMIT", 5)
+    r = retrieve.Retriever(tax, RetrieveSection(hybrid_weight=0.0, top_k=5))
+    texts = [x.text for x in generate(tax, 100, seed=6).records[:12]]
+    declared = np.full(len(texts), -1)
+    alone = r.search(texts, declared)
+    seen: dict[tuple[str, int], Any] = {}
+    for lo in (0, 2, 8, 6):  # each later chunk repeats declarations seen before it
+        got = r.search(texts[lo:lo + 4], declared[lo:lo + 4], seen)
+        assert got[0] == alone[0][lo:lo + 4] and got[1] == alone[1][lo:lo + 4]
+        assert len(seen) <= 5 + 4
+
+
 def test_bm25_sparse_scores_are_the_dense_matrix_entries_bit_for_bit(tax: Taxonomy) -> None:
     """What hybrid retrieval reads: the non-zero entries of the dense score matrix, summed in the
     same order (long queries hit a subheading with many terms), nothing else."""
