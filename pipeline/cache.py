@@ -9,7 +9,7 @@ rebuilt. Builders take an exclusive lock per key (a second process waits, then l
 built) and publish by ``os.replace`` of a fully written, fsynced file, so a reader never sees half
 a file. A cache that cannot be written (read-only, full disk) costs a rebuild, never a run.
 
-One kind grows instead of being built once: tables of counts (the token counts of the lines runs
+One kind grows instead of being built once: tables of counts (the token counts of the pieces runs
 have counted, :func:`load_counts` / :func:`add_counts`), checked the same way on every load and
 merged under the same lock, so two processes adding at once keep both.
 

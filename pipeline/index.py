@@ -164,13 +164,6 @@ class ExactIndex:
         out[cols < 0] = -np.inf
         return out
 
-    def similarity(self, queries: np.ndarray) -> np.ndarray:
-        """Every query's similarity to every vector (rows: queries)."""
-        import numpy as np
-
-        q = np.asarray(queries, dtype=np.float32)
-        return self.scores(q, np.broadcast_to(np.arange(len(self)), (len(q), len(self))))
-
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(keys, similarities), each of shape (n_queries, k), best first (ties: lower key).
 

